@@ -1,0 +1,46 @@
+"""The one place that decides which areas (and so which people and records) a user may see.
+
+A user sees the union of the subtrees of the areas where they hold a serving role.
+Every list, detail, export, dashboard and API endpoint filters through `scope_q`.
+"""
+
+from django.db.models import Q
+
+from .models import subtree_q
+
+
+def scope_paths(user) -> list[str]:
+    """The minimal set of area paths whose subtrees the user may see (memoised on the user object)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_scope_paths", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        paths = ["/"]
+    else:
+        from fengchao.accounts.models import RoleAssignment
+        from fengchao.accounts.roles import SCOPING_ROLES
+
+        rows = RoleAssignment.objects.active().filter(user=user, role__in=SCOPING_ROLES)
+        paths = sorted(set(rows.values_list("area__path", flat=True)))
+        paths = [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
+    user._scope_paths = paths
+    return paths
+
+
+def scope_q(user, prefix: str = "") -> Q:
+    """A filter for a queryset of Area (prefix '') or of anything with an area FK (prefix 'area__')."""
+    paths = scope_paths(user)
+    if paths == ["/"]:
+        return Q()
+    if not paths:
+        return Q(pk__in=[])
+    condition = Q()
+    for path in paths:
+        condition |= subtree_q(path, prefix)
+    return condition
+
+
+def can_see_area(user, area) -> bool:
+    return any(area.path.startswith(p) or p == "/" for p in scope_paths(user))

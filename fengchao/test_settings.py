@@ -1,0 +1,17 @@
+"""Settings for the test suite: production settings (DEBUG off) with throwaway keys.
+
+DATABASE_URL still chooses the database, so the same suite runs on SQLite and PostgreSQL.
+"""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("FENGCHAO_ALLOW_DERIVED_KEYS", "1")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("FENGCHAO_PLAIN_STATIC", "1")
+os.environ.setdefault("FENGCHAO_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+
+from .settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; real hashers are exercised in prod

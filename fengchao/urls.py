@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from fengchao.core.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("admin/", admin.site.urls),
+    path("api/", include("fengchao.api.urls")),
+    path("areas/", include("fengchao.areas.urls")),
+    path("g/", include("fengchao.areas.public_urls")),
+    path("", include("fengchao.accounts.urls")),
+]
