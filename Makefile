@@ -26,7 +26,13 @@ fengchao/static/vendor/.copied: node_modules/.installed scripts/vendor_static.mj
 	node scripts/vendor_static.mjs
 	touch $@
 
-setup: $(VENV)/.installed fengchao/static/vendor/.copied
+PO_FILES := $(wildcard fengchao/locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+fengchao/locale/%.mo: fengchao/locale/%.po $(VENV)/.installed
+	$(PY) scripts/compile_messages.py
+
+setup: $(VENV)/.installed fengchao/static/vendor/.copied $(MO_FILES)
 
 demo: setup
 	PORT=$(PORT) $(PY) scripts/demo.py
@@ -42,7 +48,10 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 messages: setup
-	cd fengchao && DEBUG=1 ../$(PY) ../manage.py makemessages -l zh_Hans -l zh_Hant -l en --no-obsolete -i 'static/vendor/*'
+	cd fengchao && DEBUG=1 ../$(PY) ../manage.py makemessages -l zh_Hans -l zh_Hant -l en --no-obsolete \
+		-i 'static/vendor/*' -i 'test_settings.py'
+	cd fengchao && DEBUG=1 ../$(PY) ../manage.py makemessages -d djangojs -l zh_Hans -l zh_Hant -l en --no-obsolete \
+		-i 'static/vendor/*'
 	DEBUG=1 $(PY) scripts/compile_messages.py
 
 clean-demo:

@@ -15,3 +15,8 @@ os.environ.setdefault("FENGCHAO_VAR_DIR", str(Path(__file__).resolve().parent.pa
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; real hashers are exercised in prod
+
+# Static files come straight from the app folders in tests (no collectstatic step).
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = VAR_DIR / "static-test"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,9 @@ class Command(DbWorkerCommand):
         options.setdefault("worker_id", get_random_string(32))
         options["reload"] = False  # a reloading parent would beat for a child it does not run
         stop = threading.Event()
-        start_heartbeat_thread(options["worker_id"], stop)
+        heartbeat = start_heartbeat_thread(options["worker_id"], stop)
         try:
             return super().handle(*args, **options)
         finally:
             stop.set()
+            heartbeat.join(timeout=5)
