@@ -141,3 +141,33 @@ def test_keyed_hash_depends_on_the_key(settings):
     finally:
         settings.FENGCHAO_HASH_KEY = ""
         privacy._hash_key.cache_clear()
+
+
+def test_admin_creates_users_and_roles_through_the_services(client, tree):
+    admin_user = tree.users["district_admin"]
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "wangfang",
+            "display_name": "王芳",
+            "phone": "139 8888 0001",
+            "is_active": "on",
+            "tags": ["party_member"],
+            "new_password": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(username="wangfang")
+    assert user.phone == "13988880001" and user.must_change_password
+    assert list(user.tags.values_list("tag", flat=True)) == ["party_member"]
+    assert AuditEvent.objects.filter(action="user.created", object_id=str(user.pk), actor=admin_user).exists()
+
+    response = client.post(
+        "/admin/accounts/roleassignment/add/",
+        {"user": user.pk, "role": "microgrid_member", "area": tree.micro["和美一网格1号微网格"].pk},
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="role.assigned", actor=admin_user).exists()
