@@ -10,6 +10,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("api/", include("fengchao.api.urls")),
+    path("areas/layers/", include("fengchao.departments.urls")),
     path("areas/", include("fengchao.areas.urls")),
     path("g/", include("fengchao.areas.public_urls")),
     path("", include("fengchao.accounts.urls")),

@@ -19,7 +19,7 @@ def menu_for(user) -> list[dict]:
         items.append({"label": _("Areas"), "url": "areas:browse"})
         items.append({"label": _("Locate"), "url": "areas:locate"})
     if managed_role_count(user):
-        items.append({"label": _("Department layers"), "url": "areas:layers"})
+        items.append({"label": _("Department layers"), "url": "departments:layers"})
         items.append({"label": _("Boundary check"), "url": "areas:boundary_check"})
     if user.is_staff:
         items.append({"label": _("Administration"), "url": "admin:index"})

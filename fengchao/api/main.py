@@ -1,0 +1,67 @@
+"""The one JSON API of Fengchao: OpenAPI 3.1 at /api/openapi.json, reference at /api/docs."""
+
+from importlib.util import find_spec
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+
+from .areas import LocatorUnavailable
+from .areas import router as areas_router
+from .auth import token_or_session
+from .docs import ServerRenderedDocs
+from .me import router as me_router
+from .renderers import ORJSONRenderer
+
+api = NinjaAPI(
+    title="Fengchao API",
+    version="1",
+    description="Grid-based community governance: areas, the people serving them, and where a point falls.",
+    urls_namespace="api",
+    auth=token_or_session,
+    renderer=ORJSONRenderer(),
+    docs=ServerRenderedDocs(),
+)
+
+
+def _detail(request, message, status):
+    return api.create_response(request, {"detail": str(message)}, status=status)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    # Our own 404s carry a translated message; anything else (no such route) gets a generic one.
+    message = exc.args[0] if exc.args and isinstance(exc.args[0], str) else _("Not found.")
+    return _detail(request, message, 404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return _detail(request, _("Sign in, or send a valid token: Authorization: Bearer fc_…"), 401)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    if exc.status_code == 403 and "CSRF" in exc.message:
+        return _detail(request, _("CSRF check failed: reload the page and try again."), 403)
+    return _detail(request, exc.message, exc.status_code)
+
+
+@api.exception_handler(DjangoValidationError)
+def invalid(request, exc):
+    return _detail(request, " ".join(str(m) for m in exc.messages), 422)
+
+
+@api.exception_handler(LocatorUnavailable)
+def locator_unavailable(request, exc):
+    return _detail(request, _("Locating points is not available on this server yet."), 503)
+
+
+api.add_router("", me_router)
+api.add_router("", areas_router)
+
+# Department layers (多网合一) live in their own app; the API must start even where it is absent.
+if find_spec("fengchao.departments.api") is not None:
+    api.add_router("/layers", "fengchao.departments.api.router", tags=["layers"])
