@@ -13,6 +13,7 @@ os.environ.setdefault("FENGCHAO_PLAIN_STATIC", "1")
 os.environ.setdefault("FENGCHAO_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
 from .settings import *  # noqa: E402,F403
+from .settings import VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; real hashers are exercised in prod
 

@@ -13,5 +13,6 @@ urlpatterns = [
     path("areas/layers/", include("fengchao.departments.urls")),
     path("areas/", include("fengchao.areas.urls")),
     path("g/", include("fengchao.areas.public_urls")),
+    path("people/", include("fengchao.accounts.people_urls")),
     path("", include("fengchao.accounts.urls")),
 ]

@@ -11,18 +11,13 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import include, path, reverse
+from django.urls import reverse
 
-import fengchao.urls
 from fengchao.areas import coords, locator
 from fengchao.audit.models import AuditEvent
 from fengchao.departments import services
 from fengchao.departments.models import Department, DepartmentGrid, DepartmentGridOverlap, DepartmentLayer
 from tests.factories import PASSWORD, box
-
-# Until the lead mounts the app at /areas/layers/, these tests route it there themselves.
-urlpatterns = [path("areas/layers/", include("fengchao.departments.urls")), *fengchao.urls.urlpatterns]
-pytestmark = pytest.mark.urls(__name__)
 
 
 @pytest.fixture(autouse=True)

@@ -1,13 +1,17 @@
-# Area pages; filled in by the area UI work.
 from django.urls import path
 
-from fengchao.accounts.views import home_view
+from .views import manage, pages
 
 app_name = "areas"
 urlpatterns = [
-    path("", home_view, name="browse"),
-    path("<int:pk>/", home_view, name="detail"),
-    path("locate/", home_view, name="locate"),
-    path("layers/", home_view, name="layers"),
-    path("boundaries/", home_view, name="boundary_check"),
+    path("", pages.browse, name="browse"),
+    path("<int:pk>/", pages.detail, name="detail"),
+    path("<int:pk>/qr/", pages.qr_sheet, name="qr_sheet"),
+    path("<int:pk>/edit/", manage.edit, name="edit"),
+    path("<int:pk>/add/", manage.add_child, name="add_child"),
+    path("<int:pk>/move/", manage.move, name="move"),
+    path("<int:pk>/boundary/", manage.boundary, name="boundary"),
+    path("<int:pk>/duties/", manage.duties, name="duties"),
+    path("locate/", pages.locate, name="locate"),
+    path("boundaries/", pages.boundary_check, name="boundary_check"),
 ]
