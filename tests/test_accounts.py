@@ -171,3 +171,14 @@ def test_admin_creates_users_and_roles_through_the_services(client, tree):
     )
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="role.assigned", actor=admin_user).exists()
+
+
+@pytest.mark.parametrize(("role", "linked"), [("community_staff", True), ("resident", False), ("merchant", False)])
+def test_home_links_only_to_areas_the_role_may_open(client, tree, role, linked):
+    user = tree.users[role]
+    client.force_login(user)
+    html = client.get("/").content.decode()
+    area_id = RoleAssignment.objects.get(user=user).area_id
+    assert (f'href="/areas/{area_id}/"' in html) is linked
+    if linked:
+        assert client.get(f"/areas/{area_id}/").status_code == 200

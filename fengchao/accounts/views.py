@@ -9,11 +9,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from fengchao.areas.models import Area
-
 from . import services
 from .forms import LoginForm, PasswordChangeForm
 from .models import RoleAssignment
+from .roles import SCOPING_ROLES
 
 
 @never_cache
@@ -63,5 +62,8 @@ def home_view(request):
         .select_related("area", "department")
         .order_by("area__path")
     )
-    roots = Area.objects.visible_to(request.user).order_by("level", "path")[:1]
-    return render(request, "accounts/home.html", {"assignments": assignments, "first_area": roots.first()})
+    return render(
+        request,
+        "accounts/home.html",
+        {"assignments": assignments, "scoping_roles": SCOPING_ROLES},
+    )

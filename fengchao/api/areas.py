@@ -13,6 +13,7 @@ from ninja import Path, Query, Router
 
 from fengchao.accounts.queries import members_of
 from fengchao.accounts.roles import IdentityTag, Role
+from fengchao.areas import locator
 from fengchao.areas.duties import duty_lists
 from fengchao.areas.levels import AreaKind, DedicatedKind
 from fengchao.areas.models import Area
@@ -203,10 +204,6 @@ def locate_point(
     crs: Literal["wgs84", "gcj02", "bd09"] = Query("wgs84", description="coordinate system of lon/lat"),
 ):
     """GCJ-02 (Amap, Tencent) and BD-09 (Baidu) input is converted to WGS84 first."""
-    try:
-        from fengchao.areas import locator
-    except ImportError:
-        raise LocatorUnavailable() from None
     result = locator.locate(lon, lat, crs=crs)
     wanted = {result.area_id, result.microgrid_id, *(result.dedicated_ids or [])} - {None}
     visible = {
@@ -225,7 +222,3 @@ def locate_point(
         "distance_m": result.distance_m,
         "dedicated": [area_item(visible[pk]) for pk in (result.dedicated_ids or []) if pk in visible],
     }
-
-
-class LocatorUnavailable(Exception):
-    """The spatial locator module is not installed in this build."""

@@ -1,14 +1,11 @@
 """The one JSON API of Fengchao: OpenAPI 3.1 at /api/openapi.json, reference at /api/docs."""
 
-from importlib.util import find_spec
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 
-from .areas import LocatorUnavailable
 from .areas import router as areas_router
 from .auth import token_or_session
 from .docs import ServerRenderedDocs
@@ -54,14 +51,8 @@ def invalid(request, exc):
     return _detail(request, " ".join(str(m) for m in exc.messages), 422)
 
 
-@api.exception_handler(LocatorUnavailable)
-def locator_unavailable(request, exc):
-    return _detail(request, _("Locating points is not available on this server yet."), 503)
-
-
 api.add_router("", me_router)
 api.add_router("", areas_router)
 
-# Department layers (多网合一) live in their own app; the API must start even where it is absent.
-if find_spec("fengchao.departments.api") is not None:
-    api.add_router("/layers", "fengchao.departments.api.router", tags=["layers"])
+# Department layers (多网合一) live in their own app, which owns its router.
+api.add_router("/layers", "fengchao.departments.api.router", tags=["layers"])
