@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from fengchao.areas import locator
 from tests.factories import build_tree
@@ -10,6 +11,22 @@ def fresh_locator_index():
     locator.clear_cache()
     yield
     locator.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def english_unless_asked(request, settings):
+    """Most tests read messages in the source language (English); tests marked `zh_hans` get the
+    deployment default, Simplified Chinese, as a user with no language preference would."""
+    language = "zh-hans" if request.node.get_closest_marker("zh_hans") else "en"
+    settings.LANGUAGE_CODE = language
+    with translation.override(language):
+        yield
+
+
+@pytest.fixture
+def locator_checks_every_call(settings):
+    """Make every locate() ask the database for the index version, so boundary changes show at once."""
+    settings.LOCATOR_VERSION_CHECK_S = 0
 
 
 @pytest.fixture

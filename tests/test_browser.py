@@ -24,6 +24,9 @@ def test_community_worker_opens_their_community_on_the_map(browser, live_server,
         labels = page.locator("#area-map .leaflet-tooltip").all_inner_texts()
         assert {"和美一网格", "和美二网格", "和美医院专属网格"} <= set(labels)
         assert "community_staff" in page.locator("#members").inner_text()
+        # the interface itself speaks Simplified Chinese to a browser asking for zh-CN
+        assert "区域" in page.locator("nav.navbar").inner_text()
+        assert "下级区域" in page.content() and "职责清单" in page.content()
         # a polygon on the map leads to that grid's page
         label = page.locator("#area-map .leaflet-tooltip", has_text="和美二网格").bounding_box()
         page.mouse.click(label["x"] + label["width"] / 2, label["y"] + label["height"] + 8)
@@ -43,6 +46,7 @@ def test_resident_opens_the_qr_page_without_logging_in(browser, live_server, tre
         assert member.display_name in people and member.masked_phone in people
         assert member.phone not in page.content()
         assert page.locator("h1").inner_text() == micro.name
+        assert "本楼服务人员" in page.content() and "拨打电话" in people
         screenshot(page, "public-page-phone")
         problems.collect_csp(page)
         assert problems.errors == []

@@ -13,19 +13,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from fengchao.areas import coords, locator
+from fengchao.areas import coords
 from fengchao.audit.models import AuditEvent
 from fengchao.departments import services
 from fengchao.departments.models import Department, DepartmentGrid, DepartmentGridOverlap, DepartmentLayer
 from tests.factories import PASSWORD, box
 
-
-@pytest.fixture(autouse=True)
-def fresh_index(settings):
-    settings.LOCATOR_VERSION_CHECK_S = 0
-    locator.clear_cache()
-    yield
-    locator.clear_cache()
+pytestmark = pytest.mark.usefixtures("locator_checks_every_call")
 
 
 def feature(code, name, geometry, keys=("code", "name")):

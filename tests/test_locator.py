@@ -13,14 +13,7 @@ from fengchao.areas import coords, locator
 from fengchao.areas import services as areas
 from tests.factories import box
 
-
-@pytest.fixture(autouse=True)
-def fresh_index(settings):
-    # Every test database starts the version counter afresh, so a cached index must not leak between tests.
-    settings.LOCATOR_VERSION_CHECK_S = 0
-    locator.clear_cache()
-    yield
-    locator.clear_cache()
+pytestmark = pytest.mark.usefixtures("locator_checks_every_call")
 
 
 def micro(tree, grid_name, number):

@@ -2,15 +2,10 @@
 // No basemap unless the deployment sets a tile URL, so the page works offline.
 (function () {
   "use strict";
-  var el = document.getElementById("layer-map");
-  var source = document.getElementById("layer-map-data");
-  if (!el || !source || !window.L) return;
-  var data = JSON.parse(source.textContent);
-  var tileUrl = el.getAttribute("data-tile-url");
-  var map = L.map(el, { attributionControl: Boolean(tileUrl), zoomSnap: 0.25 });
-  if (tileUrl) {
-    L.tileLayer(tileUrl, { attribution: el.getAttribute("data-tile-attribution") || "", maxZoom: 19 }).addTo(map);
-  }
+  var made = window.FengchaoMap && window.FengchaoMap.create("layer-map");
+  if (!made) return;
+  var map = made.map;
+  var data = made.data;
   var layer = L.geoJSON(data, {
     style: { color: "#6f42c1", weight: 1.5, fillOpacity: 0.12 },
     onEachFeature: function (feature, shape) {

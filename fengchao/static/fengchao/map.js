@@ -2,15 +2,10 @@
 // No basemap unless the deployment sets a tile URL, so it works offline: a plain background with labelled polygons.
 (function () {
   "use strict";
-  var el = document.getElementById("area-map");
-  var source = document.getElementById("area-map-data");
-  if (!el || !source || !window.L) return;
-  var data = JSON.parse(source.textContent);
-  var tileUrl = el.getAttribute("data-tile-url");
-  var map = L.map(el, { attributionControl: Boolean(tileUrl), zoomSnap: 0.25 });
-  if (tileUrl) {
-    L.tileLayer(tileUrl, { attribution: el.getAttribute("data-tile-attribution") || "", maxZoom: 19 }).addTo(map);
-  }
+  var made = window.FengchaoMap && window.FengchaoMap.create("area-map");
+  if (!made) return;
+  var map = made.map;
+  var data = made.data;
   var styles = {
     self: { color: "#0d6efd", weight: 3, fillOpacity: 0.05 },
     child: { color: "#198754", weight: 1.5, fillOpacity: 0.15 },
@@ -39,7 +34,7 @@
   } else {
     map.setView([30.66, 104.1], 12); // the demo district, until there is something to show
   }
-  if (el.hasAttribute("data-pick")) {
+  if (map.getContainer().hasAttribute("data-pick")) {
     // Locate page: a click fills in the coordinates (WGS84, as the map is) and asks the server.
     map.on("click", function (event) {
       var form = document.getElementById("locate-form");
