@@ -1,20 +1,12 @@
 """The public 亮身份 page a resident reaches by scanning the QR code in the building lobby."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from fengchao.accounts import services as accounts
 from fengchao.areas import services as areas
 from fengchao.audit.models import AuditEvent
 from tests.factories import first_micro
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limit():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

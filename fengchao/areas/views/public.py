@@ -4,17 +4,20 @@ It shows names, roles, identity tags and masked phones of the people serving the
 else personal. The call button passes through the server so each call is audited and rate-limited.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from fengchao.accounts.models import MemberTag, RoleAssignment
 from fengchao.accounts.roles import PUBLIC_SERVING_ROLES, SCOPING_ROLES, IdentityTag
+from fengchao.audit.models import AuditEvent
 from fengchao.audit.services import record
 
 from .. import qr
@@ -83,14 +86,11 @@ def call(request, code, assignment_id):
     if assignment is None or not assignment.user.phone_cipher:
         raise Http404
     address = _client_address(request)
-    key = f"public-call:{address}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        calls = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
-        calls = 1
-    if calls > CALLS_PER_HOUR:
+    # Counted from the audit log itself, so every app server enforces the same limit.
+    calls = AuditEvent.objects.filter(
+        action="public.call", data__address=address, at__gte=timezone.now() - timedelta(hours=1)
+    ).count()
+    if calls >= CALLS_PER_HOUR:
         return HttpResponse(_("Too many calls from this address; please try again later."), status=429)
     with transaction.atomic():
         record("public.call", assignment, area=area, called=assignment.user_id, role=assignment.role, address=address)
