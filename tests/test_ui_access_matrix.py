@@ -87,7 +87,7 @@ def test_pages_by_scope(client, tree, who):
         for name in ("edit", "move", "boundary"):
             results[f"{name} {label}"] = status(client, reverse(f"areas:{name}", args=[area.pk]))
             expected[f"{name} {label}"] = 200 if label in EDITS.get(who, set()) else 404
-        for name in ("add_child", "duties"):
+        for name in ("add_child", "duties", "import"):
             code = status(client, reverse(f"areas:{name}", args=[area.pk]))
             results[f"{name} {label}"] = 200 if code == 302 else code  # a micro-grid's add redirects back
             expected[f"{name} {label}"] = 200 if label in MANAGES_BELOW.get(who, set()) else 404
@@ -127,6 +127,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, tree):
         reverse("areas:edit", args=[tree.grid_a1.pk]),
         reverse("areas:add_child", args=[tree.grid_a1.pk]),
         reverse("areas:duties", args=[tree.grid_a1.pk]),
+        reverse("areas:import", args=[tree.grid_a1.pk]),
         reverse("people:detail", args=[tree.users["grid_leader"].pk]),
     ]
     for url in urls:

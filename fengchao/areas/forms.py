@@ -12,6 +12,7 @@ from fengchao.accounts.roles import Role
 from .levels import CHILD_KINDS, AreaKind, DedicatedKind
 from .models import Area
 
+MAX_IMPORT_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_BOUNDARY_UPLOAD_BYTES = 2 * 1024 * 1024
 BOUNDARY_EXTENSIONS = (".geojson", ".json")
 
@@ -136,3 +137,16 @@ class LocateForm(forms.Form):
 
 class AreaSearchForm(forms.Form):
     q = forms.CharField(label=_("Name or code"), max_length=50, required=False)
+
+
+class AreaImportForm(forms.Form):
+    file = forms.FileField(label=_("GeoJSON file"), help_text=_(".geojson or .json, at most 10 MB"))
+    crs = forms.ChoiceField(label=_("Coordinate system"), choices=LocateForm.CRS_CHOICES, initial="wgs84")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if Path(upload.name).suffix.lower() not in BOUNDARY_EXTENSIONS:
+            raise ValidationError(_("Upload a .geojson or .json file."))
+        if upload.size > MAX_IMPORT_UPLOAD_BYTES:
+            raise ValidationError(_("The file is larger than 10 MB."))
+        return upload.read()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/move/", manage.move, name="move"),
     path("<int:pk>/boundary/", manage.boundary, name="boundary"),
     path("<int:pk>/duties/", manage.duties, name="duties"),
+    path("<int:pk>/import/", manage.import_view, name="import"),
     path("locate/", pages.locate, name="locate"),
     path("boundaries/", pages.boundary_check, name="boundary_check"),
 ]

@@ -6,7 +6,6 @@ that lies inside it, so a case located in a micro-grid can be shown on the depar
 (case.microgrid → DepartmentGridOverlap → DepartmentGrid; see docs/locator.md).
 """
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 from fengchao.accounts.models import RoleAssignment
 from fengchao.accounts.roles import MANAGING_ROLES
 from fengchao.areas import coords, locator
+from fengchao.areas.geojson_io import CODE_KEYS, NAME_KEYS, first_property, geometry_to_wgs84, load_feature_collection
 from fengchao.areas.geometry import parse_boundary, to_geojson
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.scope import can_see_area, scope_q
@@ -27,9 +27,6 @@ from .models import Department, DepartmentGrid, DepartmentGridOverlap, Departmen
 
 # Overlaps covering less than this fraction of a micro-grid are drawing slivers along shared edges.
 MIN_OVERLAP_SHARE = 0.01
-MAX_FEATURES = 20_000
-CODE_KEYS = ("code", "编码", "CODE", "Code")
-NAME_KEYS = ("name", "名称", "NAME", "Name")
 
 
 @dataclass
@@ -67,54 +64,13 @@ def layers_visible_to(user):
     return DepartmentLayer.objects.filter(scope_q(user, "department__area__"))
 
 
-def _load_collection(data) -> list:
-    if isinstance(data, (bytes, bytearray)):
-        try:
-            data = json.loads(bytes(data).decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise ValidationError(_("The file is not UTF-8 text."), code="encoding") from exc
-        except ValueError as exc:
-            raise ValidationError(_("The file is not valid JSON: %(error)s") % {"error": exc}, code="json") from exc
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        raise ValidationError(_("The file must be a GeoJSON FeatureCollection."), code="not_collection")
-    features = data.get("features")
-    if not isinstance(features, list) or not features:
-        raise ValidationError(_("The file holds no features."), code="empty")
-    if len(features) > MAX_FEATURES:
-        raise ValidationError(
-            _("The file holds %(n)s features; at most %(max)s are accepted.")
-            % {"n": len(features), "max": MAX_FEATURES},
-            code="too_many",
-        )
-    return features
-
-
-def _first(properties: dict, keys) -> str:
-    for key in keys:
-        value = properties.get(key)
-        if value not in (None, ""):
-            return str(value).strip()
-    return ""
-
-
-def _to_wgs84(geometry: shapely.Geometry, crs: str) -> shapely.Geometry:
-    if crs == coords.WGS84:
-        return geometry
-
-    def convert(xy):
-        lons, lats = coords.to_wgs84_array(xy[:, 0], xy[:, 1], crs)
-        return np.column_stack([lons, lats])
-
-    return parse_boundary(to_geojson(shapely.transform(geometry, convert)))
-
-
 def _read_features(features: list, crs: str) -> list[_Feature]:
     """Check every feature; one ValidationError lists every bad one (number, code, reason)."""
     good, problems, seen = [], [], {}
     for number, feature in enumerate(features, start=1):
         properties = (feature.get("properties") if isinstance(feature, dict) else None) or {}
-        code = _first(properties, CODE_KEYS) if isinstance(properties, dict) else ""
-        name = _first(properties, NAME_KEYS) if isinstance(properties, dict) else ""
+        code = first_property(properties, CODE_KEYS) if isinstance(properties, dict) else ""
+        name = first_property(properties, NAME_KEYS) if isinstance(properties, dict) else ""
         reasons = []
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             reasons.append(_("it is not a GeoJSON Feature"))
@@ -131,7 +87,7 @@ def _read_features(features: list, crs: str) -> list[_Feature]:
         geometry = None
         if isinstance(feature, dict):
             try:
-                geometry = _to_wgs84(parse_boundary(feature.get("geometry")), crs)
+                geometry = geometry_to_wgs84(parse_boundary(feature.get("geometry")), crs)
             except ValidationError as exc:
                 reasons.extend(exc.messages)
         if code and code not in seen:
@@ -184,7 +140,7 @@ def import_layer(
     if by is not None and not (can_import_layers(by) and can_see_area(by, department.area)):
         raise ValidationError(_("You may not import layers for this department."), code="forbidden")
     crs = coords.check_crs(crs)
-    features = _read_features(_load_collection(data), crs)
+    features = _read_features(load_feature_collection(data), crs)
 
     with transaction.atomic():
         previous = list(DepartmentLayer.objects.filter(department=department, name=name).values_list("pk", flat=True))

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from .. import services
 from ..duties import duty_list_for, own_duty_text, parse_duty_text
-from ..forms import AreaEditForm, BoundaryForm, ChildAreaForm, DutyListForm, MoveAreaForm
+from ..forms import AreaEditForm, AreaImportForm, BoundaryForm, ChildAreaForm, DutyListForm, MoveAreaForm
+from ..importing import import_areas
 from ..levels import PARENT_KINDS, AreaKind
 from ..models import Area
 from .pages import map_feature
@@ -134,4 +135,37 @@ def duties(request, pk):
     extra = {"inherited": inherited if inherited and inherited.inherited else None}
     return _form_page(
         request, area, form, _("Duty list of %(name)s") % {"name": area.name}, submit=_("Save"), extra=extra
+    )
+
+
+@login_required
+def import_view(request, pk):
+    """Import areas under this one from a GeoJSON file (codes, names, boundaries), all or nothing."""
+    area = managed_area_or_404(request.user, pk, edit=False)
+    form = AreaImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = import_areas(form.cleaned_data["file"], by=request.user, within=area, crs=form.cleaned_data["crs"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Imported: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.")
+                % {"created": len(result.created), "updated": len(result.updated), "unchanged": len(result.unchanged)},
+            )
+            _warn(request, result.warnings)
+            return redirect("areas:detail", area.pk)
+    help_text = _(
+        "A GeoJSON FeatureCollection; each feature has “code” (or 编码) and “name” (or 名称), and may have a "
+        "boundary. Codes may be 14- or 15-digit unit-grid codes. Existing codes are updated; if any feature is "
+        "wrong, nothing is imported and every problem is listed."
+    )
+    return _form_page(
+        request,
+        area,
+        form,
+        _("Import areas under %(name)s") % {"name": area.name},
+        submit=_("Import"),
+        extra={"help": help_text},
     )
