@@ -34,9 +34,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Seeded the {scale} demo district {district.name} ({district.code}) in {result.seconds:.1f} s: "
-                    f"{counts['street']} streets, {counts['community']} community grids, {counts['grid']} grids, "
-                    f"{counts['microgrid']} micro-grids, {counts['dedicated']} dedicated grids, "
-                    f"{counts['role.microgrid_member']} micro-grid members, {counts['people']} accounts."
+                    f"streets {counts['street']}, community grids {counts['community']}, grids {counts['grid']}, "
+                    f"micro-grids {counts['microgrid']}, dedicated grids {counts['dedicated']}, "
+                    f"micro-grid members {counts['role.microgrid_member']}, accounts {counts['people']}."
                 )
             )
         else:
