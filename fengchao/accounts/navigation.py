@@ -2,14 +2,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fengchao.areas.scope import scope_paths
 
-from .models import RoleAssignment
-from .roles import MANAGING_ROLES
-
-
-def managed_role_count(user) -> int:
-    if user.is_superuser:
-        return 1
-    return RoleAssignment.objects.active().filter(user=user, role__in=MANAGING_ROLES).count()
+from .queries import is_manager
 
 
 def menu_for(user) -> list[dict]:
@@ -18,7 +11,7 @@ def menu_for(user) -> list[dict]:
     if scope_paths(user):
         items.append({"label": _("Areas"), "url": "areas:browse"})
         items.append({"label": _("Locate"), "url": "areas:locate"})
-    if managed_role_count(user):
+    if is_manager(user):
         items.append({"label": _("Department layers"), "url": "departments:layers"})
         items.append({"label": _("Boundary check"), "url": "areas:boundary_check"})
     if user.is_staff:

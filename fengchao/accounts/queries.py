@@ -6,7 +6,7 @@ from fengchao.areas.models import subtree_q
 from fengchao.areas.scope import scope_q
 
 from .models import MemberTag, RoleAssignment, User
-from .roles import SCOPING_ROLES
+from .roles import MANAGING_ROLES, SCOPING_ROLES
 
 
 def members_of(area, *, include_subtree: bool = False):
@@ -24,3 +24,21 @@ def people_visible_to(viewer):
     """Users who hold a role (any role, active) in an area the viewer may see."""
     holders = RoleAssignment.objects.active().filter(scope_q(viewer, "area__")).values("user_id")
     return User.objects.filter(pk__in=holders)
+
+
+def managing_holds(user) -> list[tuple[str, str]]:
+    """(role, area path) of the user's active managing roles, memoised on the user object."""
+    cached = getattr(user, "_managing_holds", None)
+    if cached is None:
+        cached = list(
+            RoleAssignment.objects.active().filter(user=user, role__in=MANAGING_ROLES).values_list("role", "area__path")
+        )
+        user._managing_holds = cached
+    return cached
+
+
+def is_manager(user) -> bool:
+    """Holds a managing role anywhere (or is a superuser): may edit areas and import layers in scope."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or bool(managing_holds(user))

@@ -18,7 +18,7 @@ from fengchao.areas.duties import duty_lists
 from fengchao.areas.levels import AreaKind, DedicatedKind
 from fengchao.areas.models import Area
 from fengchao.areas.rollups import area_totals, child_rollups
-from fengchao.areas.scope import scope_paths
+from fengchao.areas.scope import path_is_visible, scope_roots
 
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from .schemas import AreaDetail, AreaPage, ChildPage, DutiesOut, LocateOut, MemberPage
@@ -73,8 +73,7 @@ def list_areas(
     """With no filter: your scope roots (the top areas you may see). With filters: any visible area."""
     user = request.auth
     if parent_id is None and level is None and kind is None and q is None:
-        paths = scope_paths(user)
-        qs = Area.objects.filter(parent__isnull=True) if paths == ["/"] else Area.objects.filter(path__in=paths)
+        qs = scope_roots(user)
     else:
         qs = Area.objects.visible_to(user)
         if parent_id is not None:
@@ -93,7 +92,6 @@ def list_areas(
 def get_area(request, area_id: int = AreaId):
     user = request.auth
     area = visible_area(user, area_id)
-    roots = scope_paths(user)
     ancestors = Area.objects.filter(pk__in=area.ancestor_pks()).order_by("level").values("id", "code", "name", "path")
     bbox = [area.min_lon, area.min_lat, area.max_lon, area.max_lat] if area.min_lon is not None else None
     return {
@@ -109,7 +107,7 @@ def get_area(request, area_id: int = AreaId):
                 "id": a["id"],
                 "code": a["code"],
                 "name": a["name"],
-                "visible": any(root == "/" or a["path"].startswith(root) for root in roots),
+                "visible": path_is_visible(user, a["path"]),
             }
             for a in ancestors
         ],
@@ -133,7 +131,7 @@ def list_children(
     rollups = child_rollups(area) if rows else {}
     items = []
     for row in rows:
-        rollup = rollups.get(row["id"]) or {"by_kind": {}, "members": 0}
+        rollup = rollups[row["id"]]
         item = area_item(row)
         item["by_kind"] = {kind: rollup["by_kind"].get(kind, 0) for kind in AreaKind.values}
         item["members"] = rollup["members"]

@@ -8,20 +8,15 @@ from collections import defaultdict
 
 from django.db.models import Count
 
+from fengchao.accounts.models import RoleAssignment
+from fengchao.accounts.roles import SCOPING_ROLES
+
 from .levels import LINEAGE_FIELD_OF_LEVEL, AreaKind
 from .models import Area, subtree_q
 
 
-def _serving_roles():
-    from fengchao.accounts.roles import SCOPING_ROLES
-
-    return SCOPING_ROLES
-
-
 def area_totals(area: Area) -> dict:
     """For one area: how many descendants of each kind, and how many people serve in its subtree."""
-    from fengchao.accounts.models import RoleAssignment
-
     by_kind = dict(
         Area.objects.subtree(area, include_self=False)
         .filter(is_active=True)
@@ -31,7 +26,7 @@ def area_totals(area: Area) -> dict:
     )
     members = (
         RoleAssignment.objects.active()
-        .filter(subtree_q(area.path, "area__"), role__in=_serving_roles())
+        .filter(subtree_q(area.path, "area__"), role__in=SCOPING_ROLES)
         .values("user")
         .distinct()
         .count()
@@ -40,16 +35,17 @@ def area_totals(area: Area) -> dict:
 
 
 def child_rollups(area: Area) -> dict[int, dict]:
-    """For each child of `area`: descendants by kind and people serving in the child's subtree."""
-    from fengchao.accounts.models import RoleAssignment
+    """For each child of `area`: descendants by kind and people serving in the child's subtree.
 
+    A defaultdict: a child with nothing below it and nobody serving reads as zeros.
+    """
     child_level = area.level + 1
     result: dict[int, dict] = defaultdict(lambda: {"by_kind": defaultdict(int), "members": 0})
     child_field = LINEAGE_FIELD_OF_LEVEL.get(child_level)
     if child_field is None:  # children are micro-grids: leaves, nothing below them
         rows = (
             RoleAssignment.objects.active()
-            .filter(area__parent=area, role__in=_serving_roles())
+            .filter(area__parent=area, role__in=SCOPING_ROLES)
             .values("area_id")
             .annotate(n=Count("user", distinct=True))
             .order_by()
@@ -67,7 +63,7 @@ def child_rollups(area: Area) -> dict[int, dict]:
         result[row[child_field]]["by_kind"][row["kind"]] += row["n"]
     members = (
         RoleAssignment.objects.active()
-        .filter(subtree_q(area.path, "area__"), area__level__gte=child_level, role__in=_serving_roles())
+        .filter(subtree_q(area.path, "area__"), area__level__gte=child_level, role__in=SCOPING_ROLES)
         .values(f"area__{child_field}")
         .annotate(n=Count("user", distinct=True))
         .order_by()

@@ -6,7 +6,10 @@ Every list, detail, export, dashboard and API endpoint filters through `scope_q`
 
 from django.db.models import Q
 
-from .models import subtree_q
+from fengchao.accounts.models import RoleAssignment
+from fengchao.accounts.roles import SCOPING_ROLES
+
+from .models import Area, subtree_q
 
 
 def scope_paths(user) -> list[str]:
@@ -19,9 +22,6 @@ def scope_paths(user) -> list[str]:
     if user.is_superuser:
         paths = ["/"]
     else:
-        from fengchao.accounts.models import RoleAssignment
-        from fengchao.accounts.roles import SCOPING_ROLES
-
         rows = RoleAssignment.objects.active().filter(user=user, role__in=SCOPING_ROLES)
         paths = sorted(set(rows.values_list("area__path", flat=True)))
         paths = [p for i, p in enumerate(paths) if not any(p.startswith(q) for q in paths[:i])]
@@ -42,5 +42,17 @@ def scope_q(user, prefix: str = "") -> Q:
     return condition
 
 
+def path_is_visible(user, path: str) -> bool:
+    return any(p == "/" or path.startswith(p) for p in scope_paths(user))
+
+
 def can_see_area(user, area) -> bool:
-    return any(area.path.startswith(p) or p == "/" for p in scope_paths(user))
+    return path_is_visible(user, area.path)
+
+
+def scope_roots(user):
+    """The top areas the user may see: their scope's roots, or every district for a superuser."""
+    paths = scope_paths(user)
+    if paths == ["/"]:
+        return Area.objects.filter(parent__isnull=True)
+    return Area.objects.filter(path__in=paths)

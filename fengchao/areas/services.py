@@ -11,6 +11,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 
+from fengchao.accounts.roles import Role
 from fengchao.audit.services import record
 
 from . import codes
@@ -246,8 +247,6 @@ def move_area(area: Area, new_parent: Area, *, by=None, local_code: str | None =
 @transaction.atomic
 def replace_duties(area: Area, role: str, items: list[tuple[str, str]], *, by=None) -> list[DutyItem]:
     """Give a role in an area its own duty list (an empty list falls back to the parent's)."""
-    from fengchao.accounts.roles import Role
-
     if role not in Role.values:
         raise ValidationError(_("Unknown role “%(role)s”.") % {"role": role})
     cleaned = [(title.strip(), (detail or "").strip()) for title, detail in items if title and title.strip()]

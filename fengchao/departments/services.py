@@ -14,8 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from fengchao.accounts.models import RoleAssignment
-from fengchao.accounts.roles import MANAGING_ROLES
+from fengchao.accounts.queries import is_manager
 from fengchao.areas import coords, locator
 from fengchao.areas.geojson_io import CODE_KEYS, NAME_KEYS, first_property, geometry_to_wgs84, load_feature_collection
 from fengchao.areas.geometry import parse_boundary, to_geojson
@@ -45,17 +44,9 @@ class _Feature:
     geometry: shapely.Geometry  # WGS84
 
 
-def can_import_layers(user) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser:
-        return True
-    return RoleAssignment.objects.active().filter(user=user, role__in=MANAGING_ROLES).exists()
-
-
 def departments_for_import(user):
     """Departments whose layers this user may import: managing role holders, departments in their scope."""
-    if not can_import_layers(user):
+    if not is_manager(user):
         return Department.objects.none()
     return Department.objects.filter(scope_q(user, "area__"), is_active=True).select_related("area")
 
@@ -137,7 +128,7 @@ def import_layer(
         raise ValidationError(_("The layer needs a name."), code="name")
     if len(name) > 100 or len(grid_type) > 64:
         raise ValidationError(_("The layer name or grid type is too long."), code="name")
-    if by is not None and not (can_import_layers(by) and can_see_area(by, department.area)):
+    if by is not None and not (is_manager(by) and can_see_area(by, department.area)):
         raise ValidationError(_("You may not import layers for this department."), code="forbidden")
     crs = coords.check_crs(crs)
     features = _read_features(load_feature_collection(data), crs)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from fengchao.accounts.queries import is_manager
 from fengchao.areas import coords
 
 from . import services
@@ -62,7 +63,7 @@ class LayerImportForm(forms.Form):
 
 @login_required
 def layers(request):
-    can_import = services.can_import_layers(request.user)
+    can_import = is_manager(request.user)
     form = LayerImportForm(request.user) if can_import else None
     import_errors = []
     if request.method == "POST":

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from fengchao.accounts.queries import members_of
 
@@ -15,9 +15,10 @@ from ..codes import clean_digits
 from ..duties import duty_lists
 from ..forms import AreaSearchForm, LocateForm
 from ..levels import LEVEL_OF_KIND, AreaKind
+from ..locator import locate as locate_point
 from ..models import Area
 from ..rollups import area_totals, child_rollups
-from ..scope import can_see_area, scope_paths
+from ..scope import can_see_area, scope_paths, scope_roots
 from ..services import boundary_warnings
 from .permissions import can_edit, can_manage_below, is_manager, visible_area_or_404
 
@@ -35,14 +36,6 @@ def breadcrumbs_for(user, areas) -> dict[int, list[dict]]:
         trail = [by_pk[pk] for pk in area.ancestor_pks() if pk in by_pk]
         crumbs[area.pk] = [{"area": a, "linked": can_see_area(user, a)} for a in trail]
     return crumbs
-
-
-def profile_url(user_id) -> str | None:
-    """The member page, when the people pages are installed in the URLconf."""
-    try:
-        return reverse("people:detail", args=[user_id])
-    except NoReverseMatch:
-        return None
 
 
 def map_feature(area: Area, role: str) -> dict | None:
@@ -64,11 +57,7 @@ def browse(request):
     if not paths:
         raise Http404
     visible = Area.objects.visible_to(request.user)
-    tops = (
-        list(visible.filter(path__in=paths).order_by("path"))
-        if paths != ["/"]
-        else list(visible.filter(level=1).order_by("path"))
-    )
+    tops = list(scope_roots(request.user).order_by("path"))
     form = AreaSearchForm(request.GET or None)
     results, query = [], ""
     if form.is_valid() and form.cleaned_data["q"].strip():
@@ -100,7 +89,7 @@ def detail(request, pk):
     count_kinds = [k for k in AreaKind if LEVEL_OF_KIND[k] > area.level + 1]
     child_rows = []
     for child in children:
-        rollup = rollups.get(child.pk) or {"by_kind": {}, "members": 0}
+        rollup = rollups[child.pk]
         child_rows.append(
             {
                 "area": child,
@@ -118,7 +107,7 @@ def detail(request, pk):
         "count_kinds": [k.label for k in count_kinds],
         "child_rows": child_rows,
         "map_data": {"features": [f for f in features if f]},
-        "members": [{"assignment": m, "url": profile_url(m.user_id)} for m in members_of(area)],
+        "members": [{"assignment": m, "url": reverse("people:detail", args=[m.user_id])} for m in members_of(area)],
         "duty_lists": duty_lists(area),
         "has_public_page": area.kind in PUBLIC_PAGE_KINDS and area.is_active,
         "has_qr_sheet": area.kind in QR_SHEET_KINDS,
@@ -135,8 +124,6 @@ def locate(request):
     form = LocateForm(request.GET or None, initial={"crs": "wgs84"})
     context = {"form": form, "searched": False}
     if form.is_valid():
-        from ..locator import locate as locate_point
-
         data = form.cleaned_data
         try:
             result = locate_point(data["lon"], data["lat"], data["crs"] or "wgs84")

@@ -1,24 +1,15 @@
 """Who may manage which areas. Managers are found among the holders of MANAGING_ROLES."""
 
+__all__ = ["can_edit", "can_manage_below", "is_manager", "managed_area_or_404", "visible_area_or_404"]
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from fengchao.accounts.models import RoleAssignment
-from fengchao.accounts.roles import MANAGING_ROLES, Role
+from fengchao.accounts.queries import is_manager, managing_holds
+from fengchao.accounts.roles import Role
 
 from ..levels import AreaKind
 from ..models import Area
-
-
-def managing_holds(user) -> list[tuple[str, str]]:
-    """(role, area path) of the user's active managing roles, memoised on the user object."""
-    cached = getattr(user, "_managing_holds", None)
-    if cached is None:
-        cached = list(
-            RoleAssignment.objects.active().filter(user=user, role__in=MANAGING_ROLES).values_list("role", "area__path")
-        )
-        user._managing_holds = cached
-    return cached
 
 
 def can_manage_below(user, area: Area) -> bool:
@@ -38,10 +29,6 @@ def can_edit(user, area: Area) -> bool:
         ):
             return True
     return False
-
-
-def is_manager(user) -> bool:
-    return user.is_superuser or bool(managing_holds(user))
 
 
 def visible_area_or_404(user, pk) -> Area:
