@@ -56,6 +56,26 @@ def _offset(lon, lat, xp):
     return dlon, dlat
 
 
+def _largest_scalar(error_lon, error_lat):
+    return max(abs(error_lon), abs(error_lat))
+
+
+def _largest_array(error_lons, error_lats):
+    return max(np.abs(error_lons).max(initial=0), np.abs(error_lats).max(initial=0))
+
+
+def _invert(forward, lon, lat, guess_lon, guess_lat, largest):
+    """Solve forward(x, y) == (lon, lat) by fixed-point iteration from a first guess (floats or arrays)."""
+    for _step in range(_INVERSE_MAX_STEPS):
+        there_lon, there_lat = forward(guess_lon, guess_lat)
+        error_lon, error_lat = there_lon - lon, there_lat - lat
+        guess_lon = guess_lon - error_lon
+        guess_lat = guess_lat - error_lat
+        if largest(error_lon, error_lat) < _INVERSE_TOLERANCE_DEG:
+            break
+    return guess_lon, guess_lat
+
+
 # --- scalars -------------------------------------------------------------------------------------
 
 
@@ -69,15 +89,7 @@ def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     if out_of_china(lon, lat):
         return lon, lat
-    wgs_lon, wgs_lat = lon, lat
-    for _step in range(_INVERSE_MAX_STEPS):
-        shifted_lon, shifted_lat = wgs84_to_gcj02(wgs_lon, wgs_lat)
-        error_lon, error_lat = shifted_lon - lon, shifted_lat - lat
-        wgs_lon -= error_lon
-        wgs_lat -= error_lat
-        if abs(error_lon) < _INVERSE_TOLERANCE_DEG and abs(error_lat) < _INVERSE_TOLERANCE_DEG:
-            break
-    return wgs_lon, wgs_lat
+    return _invert(wgs84_to_gcj02, lon, lat, lon, lat, _largest_scalar)
 
 
 def gcj02_to_bd09(lon: float, lat: float) -> tuple[float, float]:
@@ -91,15 +103,7 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
     x, y = lon - 0.0065, lat - 0.006
     z = math.hypot(x, y) - 0.00002 * math.sin(y * _X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
-    gcj_lon, gcj_lat = z * math.cos(theta), z * math.sin(theta)
-    for _step in range(_INVERSE_MAX_STEPS):
-        there_lon, there_lat = gcj02_to_bd09(gcj_lon, gcj_lat)
-        error_lon, error_lat = there_lon - lon, there_lat - lat
-        gcj_lon -= error_lon
-        gcj_lat -= error_lat
-        if abs(error_lon) < _INVERSE_TOLERANCE_DEG and abs(error_lat) < _INVERSE_TOLERANCE_DEG:
-            break
-    return gcj_lon, gcj_lat
+    return _invert(gcj02_to_bd09, lon, lat, z * math.cos(theta), z * math.sin(theta), _largest_scalar)
 
 
 def wgs84_to_bd09(lon: float, lat: float) -> tuple[float, float]:
@@ -172,15 +176,7 @@ def wgs84_to_gcj02_array(lons, lats) -> tuple[np.ndarray, np.ndarray]:
 
 def gcj02_to_wgs84_array(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     lons, lats = _as_arrays(lons, lats)
-    wgs_lons, wgs_lats = lons.copy(), lats.copy()
-    for _step in range(_INVERSE_MAX_STEPS):
-        shifted_lons, shifted_lats = wgs84_to_gcj02_array(wgs_lons, wgs_lats)
-        error_lons, error_lats = shifted_lons - lons, shifted_lats - lats
-        wgs_lons -= error_lons
-        wgs_lats -= error_lats
-        if max(np.abs(error_lons).max(initial=0), np.abs(error_lats).max(initial=0)) < _INVERSE_TOLERANCE_DEG:
-            break
-    return wgs_lons, wgs_lats
+    return _invert(wgs84_to_gcj02_array, lons, lats, lons, lats, _largest_array)
 
 
 def gcj02_to_bd09_array(lons, lats) -> tuple[np.ndarray, np.ndarray]:
@@ -195,15 +191,7 @@ def bd09_to_gcj02_array(lons, lats) -> tuple[np.ndarray, np.ndarray]:
     x, y = lons - 0.0065, lats - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    gcj_lons, gcj_lats = z * np.cos(theta), z * np.sin(theta)
-    for _step in range(_INVERSE_MAX_STEPS):
-        there_lons, there_lats = gcj02_to_bd09_array(gcj_lons, gcj_lats)
-        error_lons, error_lats = there_lons - lons, there_lats - lats
-        gcj_lons -= error_lons
-        gcj_lats -= error_lats
-        if max(np.abs(error_lons).max(initial=0), np.abs(error_lats).max(initial=0)) < _INVERSE_TOLERANCE_DEG:
-            break
-    return gcj_lons, gcj_lats
+    return _invert(gcj02_to_bd09_array, lons, lats, z * np.cos(theta), z * np.sin(theta), _largest_array)
 
 
 def to_wgs84_array(lons, lats, crs: str = WGS84) -> tuple[np.ndarray, np.ndarray]:
