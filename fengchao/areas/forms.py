@@ -9,12 +9,28 @@ from django.utils.translation import gettext_lazy as _
 
 from fengchao.accounts.roles import Role
 
+from . import coords
 from .levels import CHILD_KINDS, AreaKind, DedicatedKind
 from .models import Area
 
-MAX_IMPORT_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_BOUNDARY_UPLOAD_BYTES = 2 * 1024 * 1024
-BOUNDARY_EXTENSIONS = (".geojson", ".json")
+MEGABYTE = 1024 * 1024
+MAX_IMPORT_UPLOAD_BYTES = 10 * MEGABYTE
+MAX_BOUNDARY_UPLOAD_BYTES = 2 * MEGABYTE
+GEOJSON_EXTENSIONS = (".geojson", ".json")
+CRS_CHOICES = [
+    (coords.WGS84, _("WGS84 (GPS, OpenStreetMap)")),
+    (coords.GCJ02, _("GCJ-02 (Amap, Tencent)")),
+    (coords.BD09, _("BD-09 (Baidu)")),
+]
+
+
+def checked_geojson_upload(upload, max_bytes: int):
+    """The upload if it is a .geojson/.json file within the size limit, else a ValidationError saying which."""
+    if Path(upload.name).suffix.lower() not in GEOJSON_EXTENSIONS:
+        raise ValidationError(_("Upload a .geojson or .json file."))
+    if upload.size > max_bytes:
+        raise ValidationError(_("The file is larger than %(mb)s MB.") % {"mb": max_bytes // MEGABYTE})
+    return upload
 
 
 class AreaEditForm(forms.Form):
@@ -85,11 +101,7 @@ class BoundaryForm(forms.Form):
         upload = self.cleaned_data.get("file")
         if not upload:
             return None
-        if Path(upload.name).suffix.lower() not in BOUNDARY_EXTENSIONS:
-            raise ValidationError(_("Upload a .geojson or .json file."))
-        if upload.size > MAX_BOUNDARY_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than 2 MB."))
-        return _parse_json(upload.read())
+        return _parse_json(checked_geojson_upload(upload, MAX_BOUNDARY_UPLOAD_BYTES).read())
 
     def clean_drawn(self):
         text = (self.cleaned_data.get("drawn") or "").strip()
@@ -129,7 +141,6 @@ class DutyListForm(forms.Form):
 
 
 class LocateForm(forms.Form):
-    CRS_CHOICES = [("wgs84", "WGS84 (GPS)"), ("gcj02", _("GCJ-02 (Amap, Tencent)")), ("bd09", _("BD-09 (Baidu)"))]
     lon = forms.FloatField(label=_("Longitude"), min_value=-180, max_value=180)
     lat = forms.FloatField(label=_("Latitude"), min_value=-90, max_value=90)
     crs = forms.ChoiceField(label=_("Coordinate system"), choices=CRS_CHOICES, initial="wgs84", required=False)
@@ -141,12 +152,7 @@ class AreaSearchForm(forms.Form):
 
 class AreaImportForm(forms.Form):
     file = forms.FileField(label=_("GeoJSON file"), help_text=_(".geojson or .json, at most 10 MB"))
-    crs = forms.ChoiceField(label=_("Coordinate system"), choices=LocateForm.CRS_CHOICES, initial="wgs84")
+    crs = forms.ChoiceField(label=_("Coordinate system"), choices=CRS_CHOICES, initial=coords.WGS84)
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if Path(upload.name).suffix.lower() not in BOUNDARY_EXTENSIONS:
-            raise ValidationError(_("Upload a .geojson or .json file."))
-        if upload.size > MAX_IMPORT_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than 10 MB."))
-        return upload.read()
+        return checked_geojson_upload(self.cleaned_data["file"], MAX_IMPORT_UPLOAD_BYTES).read()

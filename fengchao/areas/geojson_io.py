@@ -55,3 +55,17 @@ def geometry_to_wgs84(geometry: shapely.Geometry, crs: str) -> shapely.Geometry:
         return np.column_stack([lons, lats])
 
     return parse_boundary(to_geojson(shapely.transform(geometry, convert)))
+
+
+def name_problems(name: str) -> list[str]:
+    if not name:
+        return [_("it has no name (property “name” or “名称”)")]
+    if len(name) > 100:
+        return [_("its name is longer than 100 characters")]
+    return []
+
+
+def feature_problem(number: int, code: str, reasons: list) -> str:
+    """One line of an import report: which feature, and everything wrong with it."""
+    label = _("Feature %(number)s (code %(code)s)") if code else _("Feature %(number)s")
+    return f"{label % {'number': number, 'code': code}}: {'; '.join(str(r) for r in reasons)}"

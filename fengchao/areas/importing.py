@@ -19,7 +19,15 @@ from fengchao.audit.services import record
 
 from . import coords, services
 from .codes import DEDICATED_SEQUENCE_START, normalise_imported_code
-from .geojson_io import CODE_KEYS, NAME_KEYS, first_property, geometry_to_wgs84, load_feature_collection
+from .geojson_io import (
+    CODE_KEYS,
+    NAME_KEYS,
+    feature_problem,
+    first_property,
+    geometry_to_wgs84,
+    load_feature_collection,
+    name_problems,
+)
 from .geometry import parse_boundary, to_geojson
 from .levels import AreaKind, DedicatedKind
 from .models import Area
@@ -73,10 +81,7 @@ def _read_rows(features: list, within: Area | None, crs: str) -> list[_Row]:
             reasons.append(_("its code repeats feature %(other)s") % {"other": seen[code]})
         if code and within is not None and not (code.startswith(within.code) and code != within.code):
             reasons.append(_("it is not inside %(area)s, the area you manage") % {"area": within.name})
-        if not name:
-            reasons.append(_("it has no name (property “name” or “名称”)"))
-        elif len(name) > 100:
-            reasons.append(_("its name is longer than 100 characters"))
+        reasons.extend(name_problems(name))
         dedicated_kind = first_property(properties, ("dedicated_kind", "专属网格类型"))
         if kind == AreaKind.DEDICATED:
             dedicated_kind = dedicated_kind or DedicatedKind.OTHER
@@ -91,8 +96,7 @@ def _read_rows(features: list, within: Area | None, crs: str) -> list[_Row]:
         if code and code not in seen:
             seen[code] = number
         if reasons:
-            label = _("Feature %(number)s (code %(code)s)") if raw_code else _("Feature %(number)s")
-            problems.append(f"{label % {'number': number, 'code': raw_code}}: {'; '.join(str(r) for r in reasons)}")
+            problems.append(feature_problem(number, raw_code, reasons))
         else:
             rows.append(_Row(number, code, name, kind, dedicated_kind if kind == AreaKind.DEDICATED else "", geometry))
     if problems:

@@ -16,7 +16,15 @@ from django.utils.translation import gettext as _
 
 from fengchao.accounts.queries import is_manager
 from fengchao.areas import coords, locator
-from fengchao.areas.geojson_io import CODE_KEYS, NAME_KEYS, first_property, geometry_to_wgs84, load_feature_collection
+from fengchao.areas.geojson_io import (
+    CODE_KEYS,
+    NAME_KEYS,
+    feature_problem,
+    first_property,
+    geometry_to_wgs84,
+    load_feature_collection,
+    name_problems,
+)
 from fengchao.areas.geometry import parse_boundary, to_geojson
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.scope import can_see_area, scope_q
@@ -71,10 +79,7 @@ def _read_features(features: list, crs: str) -> list[_Feature]:
             reasons.append(_("its code is longer than 64 characters"))
         elif code in seen:
             reasons.append(_("its code repeats feature %(other)s") % {"other": seen[code]})
-        if not name:
-            reasons.append(_("it has no name (property “name” or “名称”)"))
-        elif len(name) > 100:
-            reasons.append(_("its name is longer than 100 characters"))
+        reasons.extend(name_problems(name))
         geometry = None
         if isinstance(feature, dict):
             try:
@@ -84,8 +89,7 @@ def _read_features(features: list, crs: str) -> list[_Feature]:
         if code and code not in seen:
             seen[code] = number
         if reasons:
-            label = _("Feature %(number)s (code %(code)s)") if code else _("Feature %(number)s")
-            problems.append(f"{label % {'number': number, 'code': code}}: {'; '.join(str(r) for r in reasons)}")
+            problems.append(feature_problem(number, code, reasons))
         else:
             good.append(_Feature(code, name, geometry))
     if problems:

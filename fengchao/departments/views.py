@@ -1,7 +1,5 @@
 """Department layer pages (多网合一): the list with an upload form, and one layer with its grids on a map."""
 
-from pathlib import PurePath
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -15,17 +13,10 @@ from django.utils.translation import gettext_lazy
 
 from fengchao.accounts.queries import is_manager
 from fengchao.areas import coords
+from fengchao.areas.forms import CRS_CHOICES, MAX_IMPORT_UPLOAD_BYTES, checked_geojson_upload
 
 from . import services
 from .models import DepartmentGridOverlap
-
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-ALLOWED_SUFFIXES = {".geojson", ".json"}
-CRS_LABELS = [
-    (coords.WGS84, gettext_lazy("WGS84 (GPS, OpenStreetMap)")),
-    (coords.GCJ02, gettext_lazy("GCJ-02 (Amap, Tencent)")),
-    (coords.BD09, gettext_lazy("BD-09 (Baidu)")),
-]
 
 
 class LayerImportForm(forms.Form):
@@ -37,7 +28,7 @@ class LayerImportForm(forms.Form):
         required=False,
         help_text=gettext_lazy("For example: urban management grid, police grid."),
     )
-    crs = forms.ChoiceField(label=gettext_lazy("Coordinate system"), choices=CRS_LABELS, initial=coords.WGS84)
+    crs = forms.ChoiceField(label=gettext_lazy("Coordinate system"), choices=CRS_CHOICES, initial=coords.WGS84)
     file = forms.FileField(
         label=gettext_lazy("GeoJSON file"),
         help_text=gettext_lazy("A FeatureCollection of polygons with properties code and name (or 编码 and 名称)."),
@@ -53,12 +44,7 @@ class LayerImportForm(forms.Form):
             )
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if PurePath(upload.name).suffix.lower() not in ALLOWED_SUFFIXES:
-            raise ValidationError(_("Upload a .geojson or .json file."))
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than 10 MB."))
-        return upload
+        return checked_geojson_upload(self.cleaned_data["file"], MAX_IMPORT_UPLOAD_BYTES)
 
 
 @login_required
