@@ -290,3 +290,18 @@ def test_browser_search_queries_are_constant(staff_client, tree):
     for i in range(3, 13):
         areas.create_area(parent=tree.grid_a1, kind="microgrid", name=f"和美一网格{i}号微网格", local_code=str(i))
     assert count_queries(staff_client, url) == few
+
+
+def test_boundary_check_queries_do_not_grow_with_the_areas_checked(client, tree):
+    client.force_login(tree.users["district_admin"])
+    url = reverse("areas:boundary_check")
+    before = count_queries(client, url)
+    for number in range(3, 9):
+        areas.create_area(
+            parent=tree.community_a,
+            kind="grid",
+            name=f"新{number}网格",
+            local_code=str(number),
+            boundary=box(104.0, 30.6, 104.01, 30.61),
+        )
+    assert count_queries(client, url) == before

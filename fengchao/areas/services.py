@@ -76,7 +76,10 @@ def _apply_boundary(area: Area, geojson) -> shapely.Geometry | None:
 
 
 def boundary_warnings(area: Area, parent: Area | None) -> list[str]:
-    """Where this area's boundary strays outside its parent's, or its children outside it."""
+    """Where this area's boundary strays outside its parent's, or its children outside it.
+
+    Reads `area.children.all()`, so a caller checking many areas prefetches their children once.
+    """
     warnings = []
     tolerance = settings.BOUNDARY_TOLERANCE_M
     if area.boundary is None:
@@ -89,7 +92,9 @@ def boundary_warnings(area: Area, parent: Area | None) -> list[str]:
                 _("“%(name)s” extends about %(m2)s m² outside its parent “%(parent)s”.")
                 % {"name": area.name, "m2": f"{outside:,.0f}", "parent": parent.name}
             )
-    for child in area.children.exclude(boundary__isnull=True).only("name", "boundary"):
+    for child in area.children.all():
+        if child.boundary is None:
+            continue
         outside = area_outside(parse_boundary(child.boundary), geometry, tolerance)
         if outside > 0:
             warnings.append(

@@ -169,6 +169,7 @@ def boundary_check(request):
         Area.objects.visible_to(user)
         .filter(is_active=True, boundary__isnull=False, level__lt=LEVEL_OF_KIND[AreaKind.MICROGRID])
         .select_related("parent")
+        .prefetch_related("children")
         .order_by("path")
     )
     page = Paginator(with_children, BOUNDARY_CHECK_PAGE_SIZE).get_page(request.GET.get("page"))
