@@ -25,3 +25,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # The live server handles each request in a short-lived thread; a persistent connection there would
 # outlive the thread and keep PostgreSQL from dropping the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# SQLite tests use a file, not the shared-cache in-memory database: threads in tests (the worker's
+# heartbeat, the live server) then meet WAL and the busy timeout, as in production, instead of
+# shared-cache table locks that fail at once.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
