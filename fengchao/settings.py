@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "fengchao.areas",
     "fengchao.departments",
     "fengchao.accounts",
+    "fengchao.registry",
     "fengchao.demo",
 ]
 
@@ -203,6 +204,9 @@ LOCATOR_VERSION_CHECK_S = float(os.environ.get("LOCATOR_VERSION_CHECK_S", "2"))
 # a separate key feeds the keyed hash used to find them. Development falls back to derived keys.
 FENGCHAO_DATA_KEY = os.environ.get("FENGCHAO_DATA_KEY", "")
 FENGCHAO_HASH_KEY = os.environ.get("FENGCHAO_HASH_KEY", "")
+# Residents who moved out or died are kept this many days, then their personal data is erased
+# by `manage.py purge_departed` (run daily by the worker schedule or cron). See docs/privacy.md.
+FENGCHAO_RETENTION_DAYS = int(os.environ.get("FENGCHAO_RETENTION_DAYS", "1095"))
 if not DEBUG and not (FENGCHAO_DATA_KEY and FENGCHAO_HASH_KEY) and not env_bool("FENGCHAO_ALLOW_DERIVED_KEYS", False):
     raise RuntimeError("FENGCHAO_DATA_KEY and FENGCHAO_HASH_KEY must be set when DEBUG is off")
 

@@ -14,5 +14,7 @@ urlpatterns = [
     path("areas/", include("fengchao.areas.urls")),
     path("g/", include("fengchao.areas.public_urls")),
     path("people/", include("fengchao.accounts.people_urls")),
+    path("registry/excel/", include("fengchao.registry.excel.urls")),
+    path("registry/", include("fengchao.registry.urls")),
     path("", include("fengchao.accounts.urls")),
 ]

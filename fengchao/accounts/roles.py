@@ -17,6 +17,7 @@ class Role(models.TextChoices):
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
     MERCHANT = "merchant", _("Merchant")
     RESIDENT = "resident", _("Resident")
+    AUDITOR = "auditor", _("Personal-data auditor")
 
 
 # Where each role may be held.
@@ -31,6 +32,7 @@ ROLE_AREA_KINDS = {
     Role.DEPARTMENT_HANDLER: {AreaKind.DISTRICT, AreaKind.STREET},
     Role.MERCHANT: {AreaKind.STREET, AreaKind.COMMUNITY},
     Role.RESIDENT: {AreaKind.COMMUNITY, AreaKind.GRID, AreaKind.MICROGRID},
+    Role.AUDITOR: {AreaKind.DISTRICT, AreaKind.STREET},
 }
 
 # Roles that open the subtree of their area to the holder. Merchants and residents serve
@@ -47,6 +49,17 @@ SCOPING_ROLES = frozenset(
         Role.DEPARTMENT_HANDLER,
     }
 )
+
+# Roles that open the registry (residents, households, buildings, places, organisations) of their
+# subtree. Department handlers take cases, they do not browse the people of an area.
+REGISTRY_ROLES = SCOPING_ROLES - {Role.DEPARTMENT_HANDLER}
+
+# Roles that may see ID numbers and phones in full (each time with a reason, which is logged).
+# Micro-grid members and leaders are mostly volunteers: they see masked values only.
+FULL_VIEW_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_LEADER})
+
+# Roles that read the personal-data access log of their subtree. Auditors see nothing else.
+AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DISTRICT_ADMIN})
 
 # Roles that may edit the areas below the one they hold (and its duty list).
 MANAGING_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})

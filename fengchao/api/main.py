@@ -56,3 +56,7 @@ api.add_router("", areas_router)
 
 # Department layers (多网合一) live in their own app, which owns its router.
 api.add_router("/layers", "fengchao.departments.api.router", tags=["layers"])
+
+# The registry (people, places, organisations) and its Excel imports and exports.
+api.add_router("/registry", "fengchao.api.registry.router")
+api.add_router("/registry", "fengchao.api.registry_jobs.router")

@@ -1,12 +1,11 @@
 from django.db import models
 
 
-class PathField(models.CharField):
-    """A materialised path ('/1/12/130/') compared byte-wise.
+class BytewiseCharField(models.CharField):
+    """Text compared byte-wise, so prefix searches can be index range scans.
 
-    Subtree queries are range scans on this column, so its ordering must be plain byte order:
-    SQLite's default BINARY collation is; on PostgreSQL the column is created with COLLATE "C",
-    whatever the database's own locale.
+    SQLite's default BINARY collation already orders by bytes; on PostgreSQL the column is
+    created with COLLATE "C", whatever the database's own locale.
     """
 
     def db_parameters(self, connection):
@@ -14,3 +13,7 @@ class PathField(models.CharField):
         if connection.vendor == "postgresql":
             params["collation"] = "C"
         return params
+
+
+class PathField(BytewiseCharField):
+    """A materialised path ('/1/12/130/'); subtree queries are range scans on it."""
