@@ -16,3 +16,16 @@ def record(action: str, obj, *, actor=None, area=None, **data) -> AuditEvent:
         area=area,
         data=data,
     )
+
+
+def record_system(action: str, *, actor=None, **data) -> AuditEvent:
+    """An event about the system as a whole (a key rotation, a retention run), not about one record."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit events are written inside the transaction of the change they record")
+    return AuditEvent.objects.create(
+        action=action,
+        object_type="system",
+        object_id="-",
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        data=data,
+    )

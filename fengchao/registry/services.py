@@ -483,7 +483,7 @@ def move_resident(actor, resident: Resident, *, household: Household, relation: 
         if moved != 1:
             raise StaleRecord
         ResidentCareTag.objects.filter(resident=resident).update(area=household.area, **lineage)
-        if old_household is not None and old_household.head_id == resident.pk:
+        if old_household is not None:
             Household.objects.filter(pk=old_household.pk, head=resident).update(head=None)
         resident.refresh_from_db()
         MoveRecord.objects.create(
