@@ -39,6 +39,15 @@ class StaleRecord(ValidationError):
         super().__init__(_("Someone else changed this record in the meantime. Reload it and try again."))
 
 
+def _save_new(obj, message_if_taken: dict) -> None:
+    """Insert a row whose uniqueness was checked; a concurrent insert of the same key loses cleanly."""
+    try:
+        with transaction.atomic():
+            obj.save(force_insert=True)
+    except IntegrityError:
+        raise ValidationError(message_if_taken) from None
+
+
 def _changed(obj, values: dict) -> list[str]:
     return [name for name, value in values.items() if getattr(obj, name) != value]
 
@@ -62,8 +71,8 @@ def _building_values(data: dict) -> dict:
     return {
         "name": validation.clean_text(data.get("name"), field="name", max_length=60, required=True),
         "address": validation.clean_text(data.get("address"), field="address", max_length=200),
-        "floors": data.get("floors") or None,
-        "units": data.get("units") or None,
+        "floors": validation.clean_count(data.get("floors"), "floors", 200),
+        "units": validation.clean_count(data.get("units"), "units", 50),
         "lon": validation.clean_coordinate(data.get("lon"), "lon", -180, 180),
         "lat": validation.clean_coordinate(data.get("lat"), "lat", -90, 90),
         "notes": validation.clean_text(data.get("notes"), field="notes", max_length=2000),
@@ -79,7 +88,10 @@ def create_building(actor, area, **data) -> Building:
             raise ValidationError(
                 {"name": _("%(area)s already has a building %(name)s.") % {"area": area.name, "name": building.name}}
             )
-        building.save()
+        _save_new(
+            building,
+            {"name": _("%(area)s already has a building %(name)s.") % {"area": area.name, "name": building.name}},
+        )
         record("registry.building_created", building, actor=actor, area=area, name=building.name)
     return building
 
@@ -136,7 +148,10 @@ def generate_rooms(actor, building: Building, *, units: int, floors: int, rooms_
 
 
 def room_for(building: Building, unit: str, number: str) -> Room:
-    """The room, created on first mention (imports and household forms name rooms as they go)."""
+    """The room, created on first mention (imports and household forms name rooms as they go).
+
+    Call it inside the transaction that uses the room, so a refused household leaves no stray room.
+    """
     unit = validation.clean_text(unit, field="unit", max_length=8).removesuffix("单元")
     number = validation.clean_text(number, field="room", max_length=16, required=True).removesuffix("室")
     floor = int(number[:-2]) if number.isdigit() and len(number) >= 3 else None
@@ -177,7 +192,9 @@ def create_household(
             raise ValidationError(
                 {"address": _("A household already lives at %(address)s.") % {"address": household.address}}
             )
-        household.save()
+        _save_new(
+            household, {"address": _("A household already lives at %(address)s.") % {"address": household.address}}
+        )
         record("registry.household_created", household, actor=actor, area=area)
     return household
 
@@ -232,9 +249,17 @@ def move_household(
         if Household.objects.filter(address_key=new_key, is_active=True).exclude(pk=household.pk).exists():
             raise ValidationError({"address": _("A household already lives at %(address)s.") % {"address": address}})
         lineage = {field: getattr(area, field) for field in LINEAGE_FIELDS}
-        moved = Household.objects.filter(pk=household.pk, is_active=True, address_key=household.address_key).update(
-            room=room, area=area, address=address, address_key=new_key, updated_at=timezone.now(), **lineage
-        )
+        try:
+            with transaction.atomic():
+                moved = Household.objects.filter(
+                    pk=household.pk, is_active=True, address_key=household.address_key
+                ).update(
+                    room=room, area=area, address=address, address_key=new_key, updated_at=timezone.now(), **lineage
+                )
+        except IntegrityError:  # another household moved in at the same moment
+            raise ValidationError(
+                {"address": _("A household already lives at %(address)s.") % {"address": address}}
+            ) from None
         if moved != 1:
             raise StaleRecord
         household.refresh_from_db()
@@ -632,7 +657,13 @@ def create_organisation(actor, area, *, phone: str = "", **data) -> Organisation
                     % {"area": area.name, "name": organisation.name}
                 }
             )
-        organisation.save()
+        _save_new(
+            organisation,
+            {
+                "name": _("%(area)s already has an organisation called %(name)s.")
+                % {"area": area.name, "name": organisation.name}
+            },
+        )
         record(
             "registry.organisation_created",
             organisation,

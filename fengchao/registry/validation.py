@@ -40,8 +40,12 @@ def check_area_kind(area, allowed: frozenset, field: str = "area") -> None:
         raise ValidationError({field: _("The area %(name)s is no longer in use.") % {"name": area.name}})
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def clean_text(raw, *, field: str, max_length: int, required: bool = False) -> str:
-    value = re.sub(r"\s+", " ", str(raw or "")).strip()
+    """One line of text: control characters (which PostgreSQL refuses, e.g. NUL) dropped, spaces collapsed."""
+    value = re.sub(r"\s+", " ", CONTROL_CHARACTERS.sub("", str(raw or ""))).strip()
     if required and not value:
         raise ValidationError({field: _("This field is required.")})
     if len(value) > max_length:
@@ -158,6 +162,16 @@ def clean_flag(raw, field: str) -> bool:
     if value in ("是", "1", "true", "yes", "y", "√", "✓"):
         return True
     raise ValidationError({field: _("Answer 是 or 否.")})
+
+
+def clean_count(raw, field: str, high: int) -> int | None:
+    """A whole number from 1 to high (floors, units), or None when not given."""
+    if raw in (None, ""):
+        return None
+    text = str(raw).translate(privacy.FULL_WIDTH).strip()
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        raise ValidationError({field: _("A whole number from 1 to %(high)d.") % {"high": high}})
+    return int(text)
 
 
 def clean_coordinate(raw, field: str, low: float, high: float) -> float | None:
