@@ -217,3 +217,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Registry Excel: the largest upload accepted (bytes) and the most data rows read from one sheet.
+REGISTRY_EXCEL_MAX_BYTES = int(os.environ.get("REGISTRY_EXCEL_MAX_BYTES", str(20 * 1024 * 1024)))
+REGISTRY_EXCEL_MAX_ROWS = int(os.environ.get("REGISTRY_EXCEL_MAX_ROWS", "200000"))
+# Exports up to this many rows are written at once in the request; larger ones run in the worker.
+REGISTRY_EXCEL_SYNC_EXPORT_ROWS = int(os.environ.get("REGISTRY_EXCEL_SYNC_EXPORT_ROWS", "2000"))

@@ -110,6 +110,7 @@ def add_users(t: Tree) -> None:
         Role.DEPARTMENT_HANDLER: (t.street_a, t.street_b),
         Role.MERCHANT: (t.community_a, t.community_b),
         Role.RESIDENT: (first_micro(t, t.grid_a1), first_micro(t, t.grid_b1)),
+        Role.AUDITOR: (t.street_a, t.street_b),
     }
     for n, (role, (inside, outside)) in enumerate(homes.items()):
         for prefix, area in (("", inside), ("outsider_", outside)):

@@ -20,6 +20,7 @@ SEES = {
     "department_handler": A_SIDE,
     "merchant": set(),
     "resident": set(),
+    "auditor": set(),
     "outsider_street_staff": B_SIDE,
     "outsider_community_staff": B_SIDE,
     "outsider_grid_leader": {"B.grid", "B.micro"},
@@ -28,6 +29,7 @@ SEES = {
     "outsider_department_handler": B_SIDE,
     "outsider_merchant": set(),
     "outsider_resident": set(),
+    "outsider_auditor": set(),
 }
 # Where the management forms open (area page's own edit/move/boundary vs. adding below / duties).
 EDITS = {

@@ -446,3 +446,125 @@ class AccessLogSubject(models.Model):
 
     def __str__(self):
         return f"{self.subject_type}#{self.subject_id}"
+
+
+# ---- Excel imports and exports (jobs run by the worker) ---------------------------------------------
+
+
+class ExcelEntity(models.TextChoices):
+    BUILDINGS = "buildings", _("Buildings")
+    HOUSEHOLDS = "households", _("Households")
+    RESIDENTS = "residents", _("Residents")
+    PLACES = "places", _("Places")
+    ORGANISATIONS = "organisations", _("Organisations")
+
+
+class ImportState(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATING = "validating", _("Checking")
+    VALIDATED = "validated", _("Checked")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", _("Import all or nothing")
+    VALID_ROWS = "valid_rows", _("Import the valid rows")
+
+
+class ImportJob(models.Model):
+    """One uploaded sheet: checked in the worker, then imported in the mode the uploader chose.
+
+    The file's bytes are kept only until the import ends. The report lists bad cells with ID numbers
+    and phones masked, and is shown to the uploader alone.
+    """
+
+    entity = models.CharField(_("what"), max_length=16, choices=ExcelEntity.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("uploaded by")
+    )
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="+", verbose_name=_("into area"))
+    language = models.CharField(max_length=16, blank=True)
+    file_name = models.CharField(_("file"), max_length=200)
+    file_size = models.PositiveIntegerField(default=0)
+    file_data = models.BinaryField(null=True, editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=ImportState.choices, default=ImportState.UPLOADED)
+    mode = models.CharField(_("mode"), max_length=16, choices=ImportMode.choices, blank=True)
+    phase = models.CharField(max_length=16, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    bad_rows = models.PositiveIntegerField(_("rows with errors"), default=0)
+    report = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Excel import")
+        verbose_name_plural = _("Excel imports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_by", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_entity_display()} {self.file_name}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (ImportState.UPLOADED, ImportState.VALIDATING, ImportState.IMPORTING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.progress_done / self.progress_total)) if self.progress_total else 0
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJob(models.Model):
+    """A large export written by the worker; the file is kept for its creator to download."""
+
+    entity = models.CharField(_("what"), max_length=16, choices=ExcelEntity.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("exported by")
+    )
+    area = models.ForeignKey(Area, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("area"))
+    language = models.CharField(max_length=16, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    unmasked = models.BooleanField(_("unmasked"), default=False)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=ExportState.choices, default=ExportState.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    result = models.BinaryField(null=True, editable=False)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Excel export")
+        verbose_name_plural = _("Excel exports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["created_by", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_entity_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in (ExportState.QUEUED, ExportState.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.progress_done / self.progress_total)) if self.progress_total else 0

@@ -1,4 +1,40 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import admin_pages, buildings, households, organisations, places, residents, reveal
 
 app_name = "registry"
-urlpatterns = []
+urlpatterns = [
+    path("residents/", residents.resident_list, name="residents"),
+    path("residents/new/", residents.resident_create, name="resident_create"),
+    path("residents/<int:pk>/", residents.resident_detail, name="resident_detail"),
+    path("residents/<int:pk>/edit/", residents.resident_edit, name="resident_edit"),
+    path("residents/<int:pk>/care-tags/", residents.resident_care_tags, name="resident_care_tags"),
+    path("residents/<int:pk>/move/", residents.resident_move, name="resident_move"),
+    path("residents/<int:pk>/leave/", residents.resident_leave, name="resident_leave"),
+    path("households/", households.household_list, name="households"),
+    path("households/new/", households.household_create, name="household_create"),
+    path("households/<int:pk>/", households.household_detail, name="household_detail"),
+    path("households/<int:pk>/edit/", households.household_edit, name="household_edit"),
+    path("households/<int:pk>/move/", households.household_move, name="household_move"),
+    path("households/<int:pk>/moved-out/", households.household_moved_out, name="household_moved_out"),
+    path("buildings/", buildings.building_list, name="buildings"),
+    path("buildings/new/", buildings.building_create, name="building_create"),
+    path("buildings/<int:pk>/", buildings.building_detail, name="building_detail"),
+    path("buildings/<int:pk>/edit/", buildings.building_edit, name="building_edit"),
+    path("buildings/<int:pk>/rooms/", buildings.building_rooms, name="building_rooms"),
+    path("places/", places.place_list, name="places"),
+    path("places/new/", places.place_create, name="place_create"),
+    path("places/<int:pk>/", places.place_detail, name="place_detail"),
+    path("places/<int:pk>/edit/", places.place_edit, name="place_edit"),
+    path("organisations/", organisations.organisation_list, name="organisations"),
+    path("organisations/new/", organisations.organisation_create, name="organisation_create"),
+    path("organisations/<int:pk>/", organisations.organisation_detail, name="organisation_detail"),
+    path("organisations/<int:pk>/edit/", organisations.organisation_edit, name="organisation_edit"),
+    path("organisations/<int:pk>/members/add/", organisations.member_add, name="member_add"),
+    path("organisations/<int:pk>/members/<int:member_pk>/end/", organisations.member_end, name="member_end"),
+    path("reveal/<str:kind>/<int:pk>/", reveal.reveal, name="reveal"),
+    path("care-tags/", admin_pages.care_tags, name="care_tags"),
+    path("care-tags/new/", admin_pages.care_tag_form, name="care_tag_create"),
+    path("care-tags/<int:pk>/", admin_pages.care_tag_form, name="care_tag_edit"),
+    path("access-log/", admin_pages.access_log, name="access_log"),
+]

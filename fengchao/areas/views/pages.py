@@ -9,6 +9,9 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from fengchao.accounts.queries import members_of
+from fengchao.accounts.roles import REGISTRY_ROLES
+from fengchao.registry.rollups import registry_child_rollups, registry_totals
+from fengchao.registry.validation import BUILDING_AREA_KINDS, HOUSEHOLD_AREA_KINDS
 
 from .. import qr
 from ..codes import clean_digits
@@ -18,7 +21,7 @@ from ..levels import LEVEL_OF_KIND, AreaKind
 from ..locator import locate as locate_point
 from ..models import Area
 from ..rollups import area_totals, child_rollups
-from ..scope import can_see_area, scope_paths, scope_roots
+from ..scope import can_see_area, path_is_visible, scope_paths, scope_roots
 from ..services import boundary_warnings
 from .permissions import can_edit, can_manage_below, is_manager, visible_area_or_404
 
@@ -113,8 +116,36 @@ def detail(request, pk):
         "has_qr_sheet": area.kind in QR_SHEET_KINDS,
         "can_edit": can_edit(user, area),
         "can_manage_below": can_manage_below(user, area),
+        "registry": registry_section(user, area, children),
     }
     return render(request, "areas/detail.html", context)
+
+
+def registry_section(user, area, children) -> dict | None:
+    """Households, residents and care subjects of the area and of each child, for those who use the registry."""
+    if not path_is_visible(user, area.path, REGISTRY_ROLES):
+        return None
+    totals = registry_totals(area)
+    tags = [row["tag"] for row in totals["care_tags"]]
+    rollups = registry_child_rollups(area) if children else {}
+    rows = []
+    for child in children:
+        rollup = rollups.get(child.pk) or {"households": 0, "residents": 0, "care_tags": {}}
+        rows.append(
+            {
+                "area": child,
+                "households": rollup["households"],
+                "residents": rollup["residents"],
+                "care_tags": [(tag, rollup["care_tags"].get(tag.pk, 0)) for tag in tags],
+            }
+        )
+    return {
+        "totals": totals,
+        "tags": tags,
+        "child_rows": rows,
+        "can_add_buildings": area.kind in BUILDING_AREA_KINDS and area.is_active,
+        "can_add_households": area.kind in HOUSEHOLD_AREA_KINDS and area.is_active,
+    }
 
 
 @login_required
