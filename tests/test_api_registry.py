@@ -579,6 +579,8 @@ MATRIX_USERS = [
     "outsider_department_handler",
     "outsider_merchant",
     "outsider_resident",
+    "auditor",
+    "outsider_auditor",
 ]
 
 

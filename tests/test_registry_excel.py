@@ -312,18 +312,26 @@ def test_an_id_number_typed_as_a_number_is_refused_because_excel_lost_digits(tre
 
 
 def test_checking_and_importing_take_a_constant_number_of_queries(tree, micro, staff):
-    def run_counting(n, start):
+    def run_counting(n, start, building):
         rows = [
-            person(micro, f"赵{chr(0x4E00 + i)}", id_number("19800101", f"{start + i:03d}"), room=f"{100 + i}")
+            person(
+                micro,
+                f"赵{chr(0x4E00 + i)}",
+                id_number("19800101", f"{start + i:03d}"),
+                building=building,
+                room=f"{100 + i}",
+            )
             for i in range(n)
         ]
         data = residents_file(rows)
         with CaptureQueriesContext(connection) as queries:
             job = import_file(staff, tree.community_a, data)
-        assert job.created == n
+        assert job.created + job.skipped == n
         return len(queries)
 
-    assert run_counting(40, 100) == run_counting(10, 300)
+    run_counting(1, 500, "4栋")  # the first also reads the importer's scope, which is then remembered
+    assert run_counting(40, 100, "5栋") == run_counting(10, 300, "6栋")
+    assert run_counting(40, 100, "5栋") == run_counting(10, 300, "6栋")  # again: every row found, unchanged
 
 
 # ---- places, organisations, buildings ------------------------------------------------------------------
@@ -471,13 +479,18 @@ def test_jobs_belong_to_their_creator(tree, micro, staff):
     assert not jobs.imports_of(tree.users["department_handler"]).exists()
 
 
-def test_a_job_can_only_be_confirmed_once(tree, micro, staff):
+def test_a_job_can_only_be_confirmed_once_and_runs_once(tree, micro, staff):
     job = checked(staff, tree.community_a, residents_file([person(micro, "赵一", "")]))
     jobs.confirm_import(staff, job, ImportMode.VALID_ROWS)
     with pytest.raises(ValidationError):
         jobs.confirm_import(staff, job, ImportMode.VALID_ROWS)
     with pytest.raises(ValidationError):
         jobs.cancel_import(staff, job)
+    again = ImportJob.objects.get(pk=job.pk)
+    importing.run(job)
+    importing.run(again)  # the same task delivered twice
+    assert AuditEvent.objects.filter(action="registry.excel_imported").count() == 1
+    assert Resident.objects.filter(name="赵一").count() == 1
 
 
 def test_cancelling_drops_the_file(tree, micro, staff):

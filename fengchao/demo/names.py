@@ -181,3 +181,158 @@ ADAPTED_DUTIES = {
         ("便民服务", "为行动不便的居民代办就医预约、代购药品。"),
     ],
 }
+
+# --- the population (人口): residents, places and organisations ----------------------------------
+
+
+def _shares(text: str) -> dict[str, float]:
+    return {item[0]: float(item[1:]) for item in text.split()}
+
+
+# Surnames with their approximate share in per cent (2020 census; Sichuan leans to 刘, 罗, 何, 曾, 邓,
+# 蒋 and 廖); SURNAMES beyond this table share what is left, fewer the further down the list.
+SURNAME_SHARES = _shares(
+    "王7.1 李7.0 张6.7 刘5.6 陈4.9 杨3.4 黄2.2 赵2.0 吴1.9 周1.9 徐1.4 孙1.2 马1.2 "
+    "朱1.2 胡1.3 郭1.1 何1.4 高1.0 林0.9 罗1.2 郑0.8 梁0.7 谢0.8 宋0.6 唐0.8 许0.6 "
+    "韩0.5 冯0.6 邓0.8 曹0.5 彭0.6 曾0.8 肖0.6 田0.5 董0.4 袁0.5 潘0.4 蒋0.6 蔡0.4 "
+    "余0.5 杜0.5 叶0.4 程0.4 苏0.4 魏0.4 吕0.3 丁0.3 任0.4 沈0.3 姚0.3 卢0.3 廖0.5"
+)
+RARE_SURNAMES = {"欧阳": 0.03, "司马": 0.01, "诸葛": 0.005, "上官": 0.005}
+
+# Given names as parents chose them in each generation (by birth year), for boys and girls. A name
+# is drawn whole from these lists or, one time in three, built from the characters of its list.
+GIVEN_NAMES = {
+    # born before 1960
+    ("male", 1960): "建国 国强 德明 永福 志明 振华 国华 建华 文明 长青 明德 福生 树林 金贵 德胜 国庆 建设 "
+    "光明 文华 永刚 德才 志刚 宝山 世清 开明 学文 正荣 绍华 仁义 庆元",
+    ("female", 1960): "秀英 桂英 秀兰 玉兰 淑珍 桂兰 凤英 玉珍 秀珍 素芬 翠英 淑华 玉梅 桂芳 秀芳 淑英 "
+    "凤兰 玉华 素珍 桂珍 玉英 秀云 春兰 琼芳 惠芬 德芳 素华 淑芬 桂香 金凤",
+    # 1960-1979
+    ("male", 1980): "伟 强 军 勇 刚 平 斌 涛 明 杰 建军 建平 志刚 海涛 卫东 红军 晓东 建明 小平 国平 "
+    "永红 立新 文斌 春雷 小兵 志勇 长江 利民 新华 东升",
+    ("female", 1980): "丽 敏 静 燕 艳 红 霞 芳 娟 萍 丽华 春燕 晓红 海燕 晓梅 红梅 丽萍 小红 桂芳 玉芳 "
+    "秀丽 雪梅 晓燕 建萍 丽娟 艳红 素琴 晓玲 红霞 淑芳",
+    # 1980-1999
+    ("male", 2000): "磊 鹏 浩 超 俊 杰 宇 辉 帅 波 鑫 亮 俊杰 志鹏 浩然 晓峰 家豪 明轩 天宇 博文 "
+    "建伟 子豪 文杰 俊峰 宇航 晨阳 凯文 海洋 佳豪 振宇",
+    ("female", 2000): "婷 雪 琳 丹 倩 颖 静 慧 晶 佳 欣 洁 婷婷 雨婷 佳怡 晓雪 梦瑶 思佳 丹丹 雪莹 "
+    "晓琳 欣怡 玉婷 佳慧 诗雨 梦琪 雪婷 晶晶 欣悦 雅琪",
+    # 2000 and later
+    ("male", 9999): "子轩 浩然 宇轩 梓豪 一诺 皓轩 俊熙 睿 浩宇 子墨 宇航 博文 梓睿 铭泽 子豪 奕辰 "
+    "沐阳 泽宇 锦程 俊宇 思远 天佑 明哲 嘉懿 煜祺 瑞霖 晨曦 书恒 承泽 宇泽",
+    ("female", 9999): "梓涵 欣怡 子涵 诗涵 梓萱 雨桐 可馨 一诺 语嫣 思琪 若曦 欣妍 雨涵 紫萱 梦琪 "
+    "佳怡 语桐 芷若 诗琪 雨欣 沐晨 静怡 梓琳 可欣 安琪 乐瑶 艺涵 思彤 欣然 心怡",
+}
+
+# Characters written in traditional form (old paper records, and residents from Hong Kong, Macao
+# and Taiwan): each turns back into the same simplified character, so 張三 is found by 张三.
+TRADITIONAL = dict(
+    zip(
+        "张刘陈杨黄赵吴孙马罗郑谢许韩冯邓蒋叶苏吕卢钟谭陆贾邹龙贺顾龚万严汤欧阳伟静丽强军杰涛刚华兰红鹏辉国凯云飞晓东远轩诺凤宝庆贵荣颖梦泽铭长树胜义礼洁琼",
+        "張劉陳楊黃趙吳孫馬羅鄭謝許韓馮鄧蔣葉蘇呂盧鍾譚陸賈鄒龍賀顧龔萬嚴湯歐陽偉靜麗強軍傑濤剛華蘭紅鵬輝國凱雲飛曉東遠軒諾鳳寶慶貴榮穎夢澤銘長樹勝義禮潔瓊",
+        strict=True,
+    )
+)
+
+# GB/T 2260 codes of where residents' ID cards were issued: most in Chenghua itself, residents
+# without local household registration from the rest of Chengdu, floating residents from further away.
+ID_REGIONS_LOCAL = ["510108"]
+ID_REGIONS_CHENGDU = ["510104", "510105", "510106", "510107", "510112", "510113", "510114", "510116", "510121"]
+ID_REGIONS_AWAY = [
+    "511302",
+    "511321",
+    "511602",
+    "511902",
+    "510722",
+    "511381",
+    "513401",
+    "511102",
+    "510304",
+    "511502",
+    "500101",
+    "500230",
+    "500112",
+    "420106",
+    "130102",
+    "410105",
+    "530102",
+    "520102",
+    "610113",
+    "430104",
+]
+
+# Streets of a compound's address, beyond ROADS.
+MORE_ROADS = ["和美路", "和欣路", "致强路", "桃源路", "向龙路", "东虹路", "崔家店路", "蜀龙路", "成华大道", "华泰路"]
+
+# Places (场所) of a grid: (kind, name patterns, safety flags). {s} is a surname, {c} the compound,
+# {r} a road. Flags: crowded, fire-safety key unit, small venue (九小), hazardous materials.
+SHOPS = [
+    ("{s}记面馆", (False, False, True, False)),
+    ("{s}记冒菜", (False, False, True, False)),
+    ("{c}便利店", (False, False, True, False)),
+    ("{c}生鲜超市", (False, False, True, False)),
+    ("老{s}家串串香", (False, False, True, False)),
+    ("{s}氏火锅", (True, False, True, False)),
+    ("{c}大药房", (False, False, True, False)),
+    ("{s}师理发店", (False, False, True, False)),
+    ("{r}五金店", (False, False, True, True)),
+    ("{c}茶馆", (False, False, True, False)),
+    ("{s}记水果店", (False, False, True, False)),
+    ("{c}快递驿站", (False, False, True, False)),
+    ("{c}干洗店", (False, False, True, True)),
+    ("{s}记烧烤", (False, False, True, False)),
+    ("{c}棋牌室", (False, False, True, False)),
+    ("{s}家小厨", (False, False, True, False)),
+    ("{c}宾馆", (True, False, True, False)),
+    ("{c}美容美发", (False, False, True, False)),
+    ("{r}粮油店", (False, False, True, False)),
+    ("{c}眼镜店", (False, False, True, False)),
+]
+ENTERPRISES = [
+    ("成都{c}物流有限公司", (False, False, False, False)),
+    ("成都{c}印务有限公司", (False, True, False, True)),
+    ("成都{c}汽车维修服务部", (False, False, True, True)),
+    ("四川{c}建筑劳务有限公司", (False, False, False, False)),
+    ("成都{c}科技有限公司", (False, False, False, False)),
+    ("成都{c}食品加工厂", (False, True, True, False)),
+    ("{r}加油站", (False, True, False, True)),
+    ("成都{c}家政服务有限公司", (False, False, False, False)),
+]
+SCHOOLS = [
+    ("{c}幼儿园", (True, True, True, False)),
+    ("{c}小学", (True, True, False, False)),
+    ("{c}托育中心", (True, True, True, False)),
+]
+CLINICS = [
+    ("{c}社区卫生服务站", (True, False, True, False)),
+    ("{s}氏中医诊所", (False, False, True, False)),
+    ("{c}口腔诊所", (False, False, True, False)),
+]
+PUBLIC_PLACES = [
+    ("{c}农贸市场", (True, True, False, False)),
+    ("{c}健身广场", (True, False, False, False)),
+    ("{c}网吧", (True, True, True, False)),
+    ("{c}KTV", (True, True, True, False)),
+    ("{c}老年活动中心", (True, False, False, False)),
+]
+
+# What a dedicated grid (专属网格) holds, by its kind: its own place, then tenants named after it.
+DEDICATED_PLACES = {
+    "hospital": ("hospital", (True, True, False, True), ["{n}门诊药房", "{n}便利店", "{n}餐厅"]),
+    "mall": ("public_place", (True, True, False, False), ["{n}{s}记餐厅", "{n}影城", "{n}超市", "{n}{s}氏火锅"]),
+    "office_tower": ("enterprise", (True, True, False, False), ["成都{s}氏科技有限公司", "四川{s}联律师事务所"]),
+    "park": ("enterprise", (False, True, False, True), ["成都{s}氏精密制造有限公司", "成都{s}达新材料有限公司"]),
+    "school": ("school", (True, True, False, False), ["{n}食堂", "{n}文具店"]),
+    "enterprise": ("enterprise", (False, True, False, True), ["{n}员工食堂", "{n}配件仓库"]),
+}
+
+STATIONED_UNITS = ["派出所", "供电服务站", "邮政支局", "消防救援站", "市场监管所", "社区卫生服务中心"]
+SOCIAL_ORGANISATIONS = ["志愿服务队", "夕阳红艺术团", "邻里互助会", "老年协会", "书画社", "调解委员会"]
+PROPERTY_BRANDS = ["蓉城", "锦华", "嘉和", "天府", "安居", "华宇", "万和", "绿城"]
+MEMBER_POSITIONS = {
+    "party_branch": ["书记", "组织委员", "宣传委员"],
+    "owners_committee": ["主任", "副主任", "委员", "委员", "委员"],
+    "property_company": ["项目经理", "客服主管", "保安队长", "维修主管"],
+    "social_organisation": ["队长", "副队长"],
+    "stationed_unit": ["联络员"],
+}

@@ -4,6 +4,8 @@ create_area and create_user per row would take minutes for 7,400 areas and 9,600
 the seeder bulk-inserts rows that are exactly what those services would write: the same codes,
 paths ('/<district pk>/<street pk>/.../'), lineage columns, boundary GeoJSON and bounding boxes,
 and encrypted phones with their keyed hashes. Every seeded account shares one password hash.
+The registry's population (buildings, households, residents, places, organisations) is written the
+same way by population.py, in the same transaction and under the same audit event.
 """
 
 import time
@@ -28,6 +30,8 @@ from fengchao.departments.models import Department
 from . import names
 from .accounts import DEMO_PASSWORD
 from .layout import DEFAULT_SEED, DemoLayout, build_layout
+from .population import VERSION as POPULATION_VERSION
+from .population import PopulationResult, remove_population, write_population
 
 SEEDED_ACTION = "demo.seeded"
 BATCH = 500
@@ -59,8 +63,8 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
             raise ValidationError(
                 _("The demo district is seeded only into a database without areas; this one already has some.")
             )
-        district, user_pks = _write(layout)
-        counts = layout.counts()
+        district, user_pks, population = _write(layout)
+        counts = {**layout.counts(), **population.counts}
         record(
             SEEDED_ACTION,
             district,
@@ -71,6 +75,10 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
             # The seeded accounts, so a reset can tell them from anyone added later.
             user_pk_range=[min(user_pks), max(user_pks)],
             user_count=len(user_pks),
+            # The seeded registry rows, likewise, and how long writing them took.
+            population=population.pk_ranges,
+            population_version=POPULATION_VERSION,
+            population_s=round(population.seconds, 2),
         )
     return SeedResult(district, True, counts, time.perf_counter() - started)
 
@@ -78,7 +86,7 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
 # --- writing -------------------------------------------------------------------------------
 
 
-def _write(layout: DemoLayout) -> tuple[Area, list[int]]:
+def _write(layout: DemoLayout) -> tuple[Area, list[int], PopulationResult]:
     by_code = _write_areas(layout)
     district = by_code[layout.district.code]
     departments = _write_departments(district)
@@ -87,8 +95,9 @@ def _write(layout: DemoLayout) -> tuple[Area, list[int]]:
     adapted = next((a for a in by_code.values() if a.name == names.ADAPTED_COMMUNITY and a.level == 3), None)
     if adapted is not None:
         _write_duties(adapted, names.ADAPTED_DUTIES)
+    population = write_population(layout, by_code, scale=layout.scale, seed=layout.seed)
     bump_spatial_version()
-    return district, user_pks
+    return district, user_pks, population
 
 
 def _area_row(planned, parent: Area | None) -> Area:
@@ -237,6 +246,7 @@ def remove_demo() -> None:
         )
     try:
         with transaction.atomic():
+            remove_population(event.data.get("population", {}))
             RoleAssignment.objects.filter(user__in=seeded_users).delete()
             seeded_users.delete()
             Department.objects.filter(area=district).delete()

@@ -224,7 +224,8 @@ class Resident(InArea, EncryptedPhone):
             models.Index(fields=["community_pk", "status"]),
             models.Index(fields=["grid_pk", "status"]),
             models.Index(fields=["area", "status"]),
-            models.Index(fields=["status", "moved_out_at"]),
+            # Not (status, moved_out_at): without statistics SQLite would walk it for status='living'.
+            models.Index(fields=["moved_out_at"]),
         ]
 
     def __str__(self):
@@ -489,6 +490,8 @@ class ImportJob(models.Model):
     file_name = models.CharField(_("file"), max_length=200)
     file_size = models.PositiveIntegerField(default=0)
     file_data = models.BinaryField(null=True, editable=False)
+    # The rows as checked, encrypted, so the import need not read and clean the file again.
+    checked_data = models.TextField(null=True, editable=False)
     state = models.CharField(_("state"), max_length=16, choices=ImportState.choices, default=ImportState.UPLOADED)
     mode = models.CharField(_("mode"), max_length=16, choices=ImportMode.choices, blank=True)
     phase = models.CharField(max_length=16, blank=True)

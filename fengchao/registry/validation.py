@@ -6,9 +6,10 @@ stored form, or raises ValidationError with a message in the user's language nam
 
 import datetime
 import re
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fengchao.areas.levels import AreaKind
@@ -112,17 +113,24 @@ def clean_choice(raw, choices, field: str, *, required: bool = True) -> str:
         if required:
             raise ValidationError({field: _("This field is required.")})
         return ""
-    for code, label in choices.choices:
-        if value in (code, str(label)) or value == label_chinese(label):
-            return code
+    known = _choice_lookup(choices, translation.get_language())
+    if value in known:
+        return known[value]
     options = "、".join(label_chinese(label) for _code, label in choices.choices)
     raise ValidationError({field: _("“%(value)s” is not one of: %(options)s.") % {"value": value, "options": options}})
 
 
+@lru_cache(maxsize=256)
+def _choice_lookup(choices, language) -> dict[str, str]:
+    """Code, active-language label and Chinese label → code; translated once per language, not per call."""
+    known = {}
+    for code, label in choices.choices:
+        known[code] = known[str(label)] = known[label_chinese(label)] = code
+    return known
+
+
 def label_chinese(label) -> str:
     """The Simplified Chinese label of a choice, whatever language is active."""
-    from django.utils import translation
-
     with translation.override("zh-hans"):
         return str(label)
 

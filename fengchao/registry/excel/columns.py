@@ -75,6 +75,8 @@ def cell_text(value, *, long_number: bool = False) -> str:
     A number of 16 or more digits has lost its last digits in Excel (it keeps 15): refused for
     columns holding codes and ID numbers (`long_number`), where the digits matter.
     """
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -48,6 +48,14 @@ def _phone(raw: str, unmasked: bool) -> str:
     return raw if unmasked else (mask_phone(raw) if raw else "")
 
 
+def _birth(date, unmasked: bool):
+    """The birth date in full only when unmasked: with the masked ID's first and last four digits, a full
+    date would leave just two digits of the number unknown. Masked, the year is enough for an age."""
+    if date is None:
+        return None
+    return date if unmasked else f"{date.year}年"
+
+
 def _room_parts(household) -> tuple[str, str, str]:
     room = household.room if household is not None else None
     if room is None:
@@ -106,7 +114,7 @@ def row_maker(entity: str, unmasked: bool) -> Callable[[object], list]:
                 r.moved_in_on,
                 "、".join(tags[link.tag_id] for link in r.care_tag_links.all()),
                 r.notes,
-                r.birth_date,
+                _birth(r.birth_date, unmasked),
                 status.get(r.status, ""),
             ]
 

@@ -14,10 +14,15 @@ one, by name within the household), households by address, buildings by (micro-g
 places and organisations by credit code, else by (area, name).
 """
 
+import base64
 import datetime
+import gc
+import zlib
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -82,17 +87,22 @@ class Report:
         column = next((c for c in sheet.columns if c.key == key), None)
         if column is None or not self.data.has(key):
             column = sheet.import_columns[0]
-        position = self.data.index.get(column.key)
-        raw = row.cells[position] if position is not None and position < len(row.cells) else None
         self.errors.append(
             {
                 "row": row.number,
                 "column": self.data.letter(column.key),
                 "header": column.header,
-                "value": cols.mask_value(column, raw),
+                "value": self.masked(row, column),
                 "message": str(message),
             }
         )
+
+    def masked(self, row: "Row", column: cols.Column) -> str:
+        if row.cells is None:  # a row restored from the check: only some cells were kept, masked
+            return row.extra.get("masked", {}).get(column.key, "")
+        position = self.data.index.get(column.key)
+        raw = row.cells[position] if position is not None and position < len(row.cells) else None
+        return cols.mask_value(column, raw)
 
     def add_error(self, row: "Row", error: ValidationError, key_map: dict | None = None) -> None:
         if hasattr(error, "error_dict"):
@@ -111,11 +121,30 @@ class Report:
 @dataclass
 class Row:
     number: int
-    cells: list
+    cells: list | None
     ok: bool = True
     values: dict = field(default_factory=dict)
     area: Area | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Ref:
+    """Where an existing record is, enough to check a row against it (no full record is loaded)."""
+
+    pk: int
+    area_id: int
+    key: str = ""
+    status: str = ""
+    area: Area | None = None
+
+    @property
+    def address_key(self) -> str:
+        return self.key
+
+    @property
+    def id_hash(self) -> str:
+        return self.key
 
 
 # ---- progress ------------------------------------------------------------------------------------------
@@ -164,7 +193,10 @@ class Importer:
 
     def cell(self, row: Row, key: str):
         position = self.index.get(key)
-        return row.cells[position] if position is not None and position < len(row.cells) else None
+        if position is None:
+            return None
+        cells = row.cells
+        return cells[position] if position < len(cells) else None
 
     def has(self, key: str) -> bool:
         return key in self.index
@@ -214,7 +246,7 @@ class Importer:
     def check_file_rows(self, rows: list[Row]) -> None:
         """Checks across rows of the file (repeats), no queries."""
 
-    def resolve(self, rows: list[Row]) -> None:
+    def resolve(self, rows: list[Row], *, for_write: bool = True) -> None:
         """Find the existing records of a chunk of rows; report rows that cannot be written."""
         raise NotImplementedError
 
@@ -271,7 +303,7 @@ class SimpleImporter(Importer):
     def existing(self, rows: list[Row]) -> dict[tuple, object]:
         raise NotImplementedError
 
-    def resolve(self, rows: list[Row]) -> None:
+    def resolve(self, rows: list[Row], *, for_write: bool = True) -> None:
         self.place(rows)
         live = [row for row in rows if row.ok]
         found = self.existing(live)
@@ -436,6 +468,21 @@ RESIDENT_KEYS = (
     "notes",
 )
 RESIDENT_CHOICES = {"gender": Gender, "id_type": IdType, "residence_type": ResidenceType, "relation": Relation}
+MEMO_CLEANERS = {
+    "moved_in_on": cols.date,
+    "is_party_member": cols.flag,
+}
+EMPTY = {
+    "id_number": "",
+    "phone": "",
+    "is_party_member": False,
+    "contact_name": "",
+    "contact_phone": "",
+    "moved_in_on": None,
+    "notes": "",
+}
+SKIPPABLE = tuple(EMPTY)
+LOCATION_KEYS = ("area_code", "building", "unit", "room", "address", "household_number")
 CHOICE_DEFAULTS = {
     "gender": "",
     "id_type": IdType.RESIDENT_ID,
@@ -454,30 +501,39 @@ class ResidentImporter(Importer):
         super().__init__(*args, **kwargs)
         self.choices = {key: _fast_choices(choices) for key, choices in RESIDENT_CHOICES.items()}
         tags = list(CareTag.objects.filter(is_active=True))
+        self.tags_by_pk = {t.pk: t for t in tags}
         self.tags = {t.name: t for t in tags} | {search_keys.name_key(t.name): t for t in tags}
         self.tags |= {t.code: t for t in tags}
         self.present = {key for key in RESIDENT_KEYS if self.has(key)}
         self.address_keys: dict[str, str] = {}
+        self.memos: dict[tuple, tuple] = {}
+        self.area_cache: dict[int, Area] = {}
         self.location_cleaners = {c.key: c.cleaner for c in self.sheet.import_columns if c.cleaner is not None}
 
     # -- cleaning, no queries
     def clean(self, row: Row) -> None:
         values = row.values
-        for key in ("area_code", "building", "unit", "room", "address", "household_number"):
-            if key != "area_code" and not self.has(key):
+        cells, width = row.cells, len(row.cells)
+        raw_of = {key: cells[position] for key, position in self.index.items() if position < width}
+        for key in LOCATION_KEYS:
+            raw = raw_of.get(key)
+            if key != "area_code" and (raw is None or raw == ""):
                 values[key] = ""
                 continue
             try:
-                values[key] = self.location_cleaners[key](self.cell(row, key), key)
+                values[key] = self.memo(key, raw, self.location_cleaners[key])
             except ValidationError as error:
                 self.report.add_error(row, error)
         values["unit"] = (values.get("unit") or "").removesuffix("单元")
         values["room"] = (values.get("room") or "").removesuffix("室")
         data, resolved = {}, {}
         for key in RESIDENT_KEYS:
-            raw = self.cell(row, key)
-            if key == "moved_in_on":
-                data[key] = raw if isinstance(raw, datetime.date) else cols.cell_text(raw)
+            raw = raw_of.get(key)
+            if key in MEMO_CLEANERS:  # values that repeat down a column: cleaned once each
+                try:
+                    resolved[key] = self.memo(key, raw, MEMO_CLEANERS[key])
+                except ValidationError as error:
+                    self.report.add_error(row, error)
             elif key == "id_number":
                 try:
                     data[key] = cols.id_number_text(raw, key)
@@ -495,6 +551,9 @@ class ResidentImporter(Importer):
                     resolved[key] = code
             else:
                 data[key] = cols.cell_text(raw)
+        for key in SKIPPABLE:  # empty optional values need no cleaning: they are set to empty below
+            if data.get(key) == "":
+                del data[key]
         if "id_type" in resolved:
             data["id_type"] = resolved.pop("id_type")
         try:
@@ -504,8 +563,10 @@ class ResidentImporter(Importer):
         else:
             for key, code in resolved.items():
                 cleaned.setdefault(key, code)  # the gender read from an ID number wins
+            for key in SKIPPABLE:
+                cleaned.setdefault(key, EMPTY[key])
             values["resident"] = cleaned
-        if self.has("care_tags") and not cols.blank(self.cell(row, "care_tags")):
+        if not cols.blank(raw_of.get("care_tags")):
             values["care_tags"] = self._care_tags(row)
         if row.ok:
             number = values["resident"].get("id_number")
@@ -536,6 +597,20 @@ class ResidentImporter(Importer):
                 % {"names": "、".join(unknown), "known": "、".join(cols.care_tag_names())},
             )
         return tags
+
+    def memo(self, key: str, raw, clean):
+        """clean(raw, key), remembered per distinct cell value (an error is remembered too)."""
+        try:
+            ok, result = self.memos[(key, raw)]
+        except KeyError:
+            try:
+                ok, result = True, clean(raw, key)
+            except ValidationError as error:
+                ok, result = False, error
+            self.memos[(key, raw)] = (ok, result)
+        if ok:
+            return result
+        raise result
 
     # -- the address of a row, as households are keyed
     def address_key(self, address: str) -> str:
@@ -587,8 +662,22 @@ class ResidentImporter(Importer):
                 else:
                     people[person] = row.number
 
+    def _with_areas(self, items) -> list:
+        """The records (or Refs), each given its Area from one cache instead of a join per row."""
+        items = list(items)
+        missing = {item.area_id for item in items} - self.area_cache.keys()
+        for part in chunks(sorted(missing), QUERY_CHUNK):
+            self.area_cache.update(Area.objects.in_bulk(part))
+        for item in items:
+            item.area = self.area_cache[item.area_id]
+        return items
+
     # -- finding what exists, a few queries per chunk
-    def resolve(self, rows: list[Row]) -> None:
+    def resolve(self, rows: list[Row], *, for_write: bool = True) -> None:
+        """Existing buildings, rooms, households and residents of the rows; rows that cannot be written reported.
+
+        Checking only needs where existing records are (`Ref`s); writing needs the records themselves.
+        """
         self.place(rows)
         live = [row for row in rows if row.ok]
         plan = self.plan = {"buildings": {}, "rooms": {}, "households": {}, "by_id": {}, "by_name": {}}
@@ -607,17 +696,42 @@ class ResidentImporter(Importer):
             building = plan["buildings"].get((row.area.pk, row.values["building"]))
             row.extra["address"] = self.address(row, building)
             row.extra["key"] = self.address_key(row.extra["address"])
-        keys = {row.extra["key"] for row in live}
-        for part in chunks(sorted(keys), QUERY_CHUNK):
-            for h in Household.objects.filter(address_key__in=part, is_active=True).select_related("area"):
-                plan["households"][h.address_key] = h
+        keys = sorted({row.extra["key"] for row in live})
         hashes = [row.values["id_hash"] for row in live if row.values.get("id_hash")]
-        for part in chunks(hashes, QUERY_CHUNK):
-            for r in Resident.objects.filter(id_hash__in=part).select_related("area"):
-                plan["by_id"][r.id_hash] = r
+        if for_write:
+            households = (
+                h
+                for part in chunks(keys, QUERY_CHUNK)
+                for h in Household.objects.filter(address_key__in=part, is_active=True)
+            )
+            by_id = (r for part in chunks(hashes, QUERY_CHUNK) for r in Resident.objects.filter(id_hash__in=part))
+        else:
+            households = (
+                Ref(*values)
+                for part in chunks(keys, QUERY_CHUNK)
+                for values in Household.objects.filter(address_key__in=part, is_active=True).values_list(
+                    "pk", "area_id", "address_key"
+                )
+            )
+            by_id = (
+                Ref(*values)
+                for part in chunks(hashes, QUERY_CHUNK)
+                for values in Resident.objects.filter(id_hash__in=part).values_list(
+                    "pk", "area_id", "id_hash", "status"
+                )
+            )
+        for h in self._with_areas(households):
+            plan["households"][h.address_key] = h
+        for r in self._with_areas(by_id):
+            plan["by_id"][r.id_hash] = r
         household_ids = [h.pk for h in plan["households"].values()]
-        for part in chunks(household_ids, QUERY_CHUNK):
-            for r in Resident.objects.filter(household_id__in=part, id_hash__isnull=True).select_related("area"):
+        if household_ids:
+            nameless = (
+                r
+                for part in chunks(household_ids, QUERY_CHUNK)
+                for r in Resident.objects.filter(household_id__in=part, id_hash__isnull=True)
+            )
+            for r in self._with_areas(nameless):
                 plan["by_name"].setdefault((r.household_id, r.name_key), r)
         for row in live:
             household = plan["households"].get(row.extra["key"])
@@ -658,7 +772,7 @@ class ResidentImporter(Importer):
             if name and (row.area.pk, name) not in plan["buildings"]:
                 key = (row.area.pk, name)
                 if key not in new_buildings:
-                    building = Building(name=name)
+                    building = bulk.new(Building, name=name)
                     building.place_in(row.area)
                     new_buildings[key] = building
         bulk.insert(list(new_buildings.values()), model=Building)
@@ -672,7 +786,7 @@ class ResidentImporter(Importer):
             if key not in plan["rooms"] and key not in new_rooms:
                 number = row.values["room"]
                 floor = int(number[:-2]) if number.isdigit() and len(number) >= 3 else None
-                new_rooms[key] = Room(building=building, unit=key[1], number=number, floor=floor)
+                new_rooms[key] = bulk.new(Room, building=building, unit=key[1], number=number, floor=floor)
         bulk.insert(list(new_rooms.values()), model=Room)
         plan["rooms"].update(new_rooms)
         # households
@@ -688,7 +802,9 @@ class ResidentImporter(Importer):
                 if row.values["building"]:
                     building = plan["buildings"][(row.area.pk, row.values["building"])]
                     room = plan["rooms"][(building.pk, row.values["unit"], row.values["room"])]
-                household = Household(room=room, address=row.extra["address"][:200], address_key=key, number=number)
+                household = bulk.new(
+                    Household, room=room, address=row.extra["address"][:200], address_key=key, number=number
+                )
                 household.place_in(row.area)
                 new_households[key] = household
             elif number and household.number != number and household.pk is not None:
@@ -706,7 +822,7 @@ class ResidentImporter(Importer):
             resident = row.extra.get("resident")
             values = row.values["resident"]
             if resident is None:
-                resident = Resident(household=household)
+                resident = bulk.new(Resident, household=household)
                 resident.place_in(household.area)
                 services._apply_resident_values(resident, values)
                 created.append(resident)
@@ -719,6 +835,7 @@ class ResidentImporter(Importer):
                 kept.pop("gender", None)
             if "id_number" not in self.present:
                 kept.pop("birth_date", None)
+            self._drop_unchanged_secrets(resident, kept)
             changed = services._apply_resident_values(resident, kept)
             stored = [c for name in changed for c in services.STORED_RESIDENT_FIELDS.get(name, [name])]
             if resident.household_id != household.pk or resident.status != ResidentStatus.LIVING:
@@ -764,6 +881,18 @@ class ResidentImporter(Importer):
                 household.updated_at = now
             bulk.update(list(changed_households.values()), ["head", "number", "updated_at"], model=Household)
         return {"created": len(created), "updated": len(updated), "skipped": unchanged}
+
+    @staticmethod
+    def _drop_unchanged_secrets(resident: Resident, kept: dict) -> None:
+        """Compare encrypted values by keyed hash or emptiness, so unchanged rows need no decryption."""
+        number = kept.get("id_number")
+        if number is not None and (resident.id_hash or "") == (privacy.keyed_hash(number) if number else ""):
+            del kept["id_number"]
+        phone = kept.get("phone")
+        if phone is not None and resident.phone_hash == (privacy.keyed_hash(phone) if phone else ""):
+            del kept["phone"]
+        if kept.get("contact_phone") == "" and not resident.contact_phone_cipher:
+            del kept["contact_phone"]
 
     def _write_care_tags(self, tag_rows, today) -> set[int]:
         """Set each listed resident's care tags to exactly those in the row; the residents whose tags changed."""
@@ -848,17 +977,14 @@ IMPORTERS: dict[str, type[Importer]] = {
 @dataclass
 class Checked:
     importer: Importer
-    rows: list[Row]
+    rows: list[Row]  # the rows still to write (after a check restored from the job: the good ones)
     report: Report
-
-    @property
-    def good(self) -> list[Row]:
-        return [row for row in self.rows if row.ok]
+    total: int  # data rows in the sheet
 
 
 def _check(job: ImportJob, data: bytes) -> Checked:
     """Read and clean every row, and check what needs no query per row: repeats, areas."""
-    sheet_data = read_sheet(data, cols.SHEETS[job.entity])
+    sheet_data = read_sheet(data, cols.SHEETS[job.entity], checked=True)  # check_file ran at upload
     report = Report(sheet_data)
     importer = IMPORTERS[job.entity](job, sheet_data, report)
     rows = [Row(number, cells) for number, cells in sheet_data.rows]
@@ -871,12 +997,60 @@ def _check(job: ImportJob, data: bytes) -> Checked:
     importer.place(rows)
     if isinstance(importer, ResidentImporter):
         importer.check_addresses(rows)
-    return Checked(importer, rows, report)
+    return Checked(importer, rows, report, len(rows))
 
 
-def _finish_report(job: ImportJob, checked: Checked) -> dict:
+# The cells a report may still need after a check, kept masked with the checked rows.
+KEPT_CELLS = ("area_code", "building", "address", "id_number", "name", "credit_code")
+DATE_KEYS = ("birth_date", "moved_in_on")
+
+
+def _pack(checked: Checked) -> str | None:
+    """The good rows as checked, compressed and encrypted (they hold ID numbers and phones)."""
+    data, report = checked.importer.data, checked.report
+    kept = [c for c in data.sheet.columns if c.key in KEPT_CELLS and data.has(c.key)]
+    rows = []
+    for row in checked.rows:
+        if not row.ok:
+            continue
+        values = dict(row.values)
+        if "care_tags" in values:
+            values["care_tags"] = [tag.pk for tag in values["care_tags"]]
+        rows.append([row.number, values, {c.key: report.masked(row, c) for c in kept}])
+    if not rows:
+        return None
+    payload = {"index": data.index, "rows": rows, "bad": sorted(report.bad_rows), "total": checked.total}
+    blob = zlib.compress(orjson.dumps(payload), 1)
+    return privacy.encrypt(base64.b64encode(blob).decode("ascii"))
+
+
+def _unpack(job: ImportJob) -> Checked:
+    payload = orjson.loads(zlib.decompress(base64.b64decode(privacy.decrypt(job.checked_data))))
+    sheet_data = SheetData(sheet=cols.SHEETS[job.entity], index=payload["index"], rows=[])
+    report = Report(sheet_data)
+    saved = job.report or {}
+    report.errors = list(saved.get("errors", []))
+    report.count = saved.get("error_count", 0)
+    report.bad_rows = set(payload["bad"])
+    importer = IMPORTERS[job.entity](job, sheet_data, report)
+    rows = []
+    for number, values, masked in payload["rows"]:
+        resident = values.get("resident")
+        if resident is not None:
+            for key in DATE_KEYS:
+                if resident.get(key):
+                    resident[key] = datetime.date.fromisoformat(resident[key])
+        if "care_tags" in values:
+            values["care_tags"] = [importer.tags_by_pk[pk] for pk in values["care_tags"] if pk in importer.tags_by_pk]
+        rows.append(Row(number, None, values=values, extra={"masked": masked}))
+    importer.load_areas(rows)
+    importer.place(rows)
+    return Checked(importer, rows, report, payload["total"])
+
+
+def _finish_report(checked: Checked) -> dict:
     return {
-        "rows": len(checked.rows),
+        "rows": checked.total,
         "bad_rows": len(checked.report.bad_rows),
         "report": checked.report.as_json(),
     }
@@ -891,13 +1065,28 @@ def _set_state(job: ImportJob, old: str, new: str, **values) -> bool:
     return bool(updated)
 
 
+FORGET = {"file_data": None, "checked_data": None}  # what a finished job no longer keeps
+
+
 def _fail(job: ImportJob, old: str, error: ValidationError | str) -> None:
     if isinstance(error, ValidationError):
         messages = error.message_dict.get("file", error.messages) if hasattr(error, "error_dict") else error.messages
         message = "\n".join(str(m) for m in messages)
     else:
         message = str(error)
-    _set_state(job, old, ImportState.FAILED, message=message, file_data=None, finished_at=timezone.now())
+    _set_state(job, old, ImportState.FAILED, message=message, finished_at=timezone.now(), phase="", **FORGET)
+
+
+@contextmanager
+def _gc_paused():
+    """Hundreds of thousands of small objects and no cycles: the cyclic collector would only rescan them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def check(job: ImportJob) -> ImportJob:
@@ -905,15 +1094,15 @@ def check(job: ImportJob) -> ImportJob:
     if not _set_state(job, ImportState.UPLOADED, ImportState.VALIDATING):
         return job
     job.refresh_from_db()
-    with translation.override(job.language or None):
+    with translation.override(job.language or None), _gc_paused():
         try:
             checked = _check(job, bytes(job.file_data))
             for part in chunks(checked.rows, CHUNK):
-                checked.importer.resolve(part)
+                checked.importer.resolve(part, for_write=False)
         except ValidationError as error:
             _fail(job, ImportState.VALIDATING, error)
             return job
-        info = _finish_report(job, checked)
+        info = _finish_report(checked)
         _set_state(
             job,
             ImportState.VALIDATING,
@@ -921,6 +1110,7 @@ def check(job: ImportJob) -> ImportJob:
             rows=info["rows"],
             bad_rows=info["bad_rows"],
             report=info["report"],
+            checked_data=_pack(checked),
             progress_done=info["rows"],
             progress_total=info["rows"],
             phase="",
@@ -930,10 +1120,12 @@ def check(job: ImportJob) -> ImportJob:
 
 def run(job: ImportJob) -> ImportJob:
     """Importing → done (with counts) or failed. All or nothing writes nothing if any row is bad."""
-    if job.state != ImportState.IMPORTING:
+    # Claim the job (compare-and-set), so a task delivered twice imports once.
+    claimed = ImportJob.objects.filter(pk=job.pk, state=ImportState.IMPORTING, phase="").update(phase="starting")
+    if claimed != 1:
         return job
     job.refresh_from_db()
-    with translation.override(job.language or None):
+    with translation.override(job.language or None), _gc_paused():
         try:
             return _run(job)
         except ValidationError as error:
@@ -944,9 +1136,10 @@ def run(job: ImportJob) -> ImportJob:
 
 
 def _run(job: ImportJob) -> ImportJob:
-    checked = _check(job, bytes(job.file_data))
+    checked = _unpack(job) if job.checked_data else _check(job, bytes(job.file_data))
     importer, rows = checked.importer, checked.rows
-    totals = {"created": 0, "updated": 0, "skipped": 0}
+    # rows found bad by the check are not among `rows` any more: they count as skipped
+    totals = {"created": 0, "updated": 0, "skipped": checked.total - len(rows)}
     all_or_nothing = job.mode == ImportMode.ALL_OR_NOTHING
 
     def write_chunk(part: list[Row]) -> dict[str, int]:
@@ -967,11 +1160,11 @@ def _run(job: ImportJob) -> ImportJob:
                 for part in chunks(rows, CHUNK):
                     for name, n in write_chunk(part).items():
                         totals[name] += n
-                _audit(job, totals, rows=len(rows))
+                _audit(job, totals, rows=checked.total)
                 _set_state(job, ImportState.IMPORTING, ImportState.DONE, **_done(checked, totals))
         except _RowsWentBad:
             for part in chunks(rows, CHUNK):  # rolled back: complete the report, reading only
-                importer.resolve(part)
+                importer.resolve(part, for_write=False)
             return _refuse(job, checked)
         return job
     progress = Progress(job, "writing", len(rows))
@@ -994,21 +1187,22 @@ class _RowsWentBad(Exception):
 
 
 def _done(checked: Checked, totals: dict) -> dict:
-    info = _finish_report(checked.importer.job, checked)
+    info = _finish_report(checked)
     return {
         **totals,
+        **FORGET,
         "rows": info["rows"],
         "bad_rows": info["bad_rows"],
         "report": info["report"],
-        "file_data": None,
         "finished_at": timezone.now(),
         "phase": "",
         "progress_done": info["rows"],
+        "progress_total": info["rows"],
     }
 
 
 def _refuse(job: ImportJob, checked: Checked) -> ImportJob:
-    info = _finish_report(job, checked)
+    info = _finish_report(checked)
     _set_state(
         job,
         ImportState.IMPORTING,
@@ -1017,9 +1211,9 @@ def _refuse(job: ImportJob, checked: Checked) -> ImportJob:
         bad_rows=info["bad_rows"],
         report=info["report"],
         message=_("Some rows have errors, so nothing was imported (all or nothing)."),
-        file_data=None,
         finished_at=timezone.now(),
         phase="",
+        **FORGET,
     )
     return job
 

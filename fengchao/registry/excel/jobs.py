@@ -126,6 +126,7 @@ def cancel_import(user, job: ImportJob) -> ImportJob:
             state=ImportState.FAILED,
             message=_("Cancelled: nothing was imported."),
             file_data=None,
+            checked_data=None,
             finished_at=timezone.now(),
             updated_at=timezone.now(),
         )
@@ -264,5 +265,5 @@ def fail_unexpectedly(model, pk: int, running_states: tuple[str, ...]) -> None:
         state="failed",
         message=_("An unexpected error stopped this job; the administrators can find it in the worker's log."),
         finished_at=timezone.now(),
-        **({"file_data": None} if model is ImportJob else {}),
+        **({"file_data": None, "checked_data": None} if model is ImportJob else {}),
     )

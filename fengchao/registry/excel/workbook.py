@@ -189,9 +189,13 @@ def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_sheet(data: bytes, sheet: Sheet) -> SheetData:
-    """The rows of the first sheet, with its headers matched to the sheet's columns."""
-    check_file(data)
+def read_sheet(data: bytes, sheet: Sheet, *, checked: bool = False) -> SheetData:
+    """The rows of the first sheet, with its headers matched to the sheet's columns.
+
+    `checked`: check_file already passed (at upload), so the zip is not scanned again.
+    """
+    if not checked:
+        check_file(data)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         table = workbook.get_sheet_by_index(0)

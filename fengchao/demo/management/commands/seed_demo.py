@@ -36,7 +36,10 @@ class Command(BaseCommand):
                     f"Seeded the {scale} demo district {district.name} ({district.code}) in {result.seconds:.1f} s: "
                     f"streets {counts['street']}, community grids {counts['community']}, grids {counts['grid']}, "
                     f"micro-grids {counts['microgrid']}, dedicated grids {counts['dedicated']}, "
-                    f"micro-grid members {counts['role.microgrid_member']}, accounts {counts['people']}."
+                    f"micro-grid members {counts['role.microgrid_member']}, accounts {counts['people']}; "
+                    f"buildings {counts['building']}, households {counts['household']}, "
+                    f"residents {counts['resident']}, places {counts['place']}, "
+                    f"organisations {counts['organisation']}."
                 )
             )
         else:
