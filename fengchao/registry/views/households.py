@@ -261,7 +261,7 @@ def household_moved_out(request, pk):
         "title": _("Household moved out"),
         "subtitle": _("%(address)s: the household and everyone living in it leave the lists of people living here.")
         % {"address": household.address},
-        "submit": _("Moved out"),
+        "submit": _("Mark as moved out"),
         "back_url": reverse("registry:household_detail", args=[household.pk]),
         "danger": True,
     }
