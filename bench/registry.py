@@ -50,6 +50,7 @@ def ensure_population():
             connections["default"].close()
             connections["default"].settings_dict["NAME"] = str(_setup.DISTRICT_DB)
             try:
+                call_command("migrate", verbosity=0)  # later index changes apply to the kept database
                 event = _current_event()
             except DatabaseError:  # an older schema
                 event = None
