@@ -47,6 +47,8 @@ HOME = {
     "outsider_department_handler": "street_b",
     "outsider_merchant": None,
     "outsider_resident": None,
+    "auditor": None,  # reads the access log only
+    "outsider_auditor": None,
 }
 
 
