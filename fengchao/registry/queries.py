@@ -7,7 +7,7 @@ record outside the viewer's areas is never found (404), not merely hidden.
 from django.db.models import Q
 from django.http import Http404
 
-from fengchao.accounts.roles import AUDIT_ROLES, FULL_VIEW_ROLES, MANAGING_ROLES, REGISTRY_ROLES
+from fengchao.accounts.roles import AUDIT_ROLES, FULL_VIEW_ROLES, REGISTRY_ROLES
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.scope import path_is_visible, scope_paths, scope_q
 
@@ -79,11 +79,6 @@ def can_unmask(user, area: Area) -> bool:
 
 def can_edit_in(user, area: Area) -> bool:
     return path_is_visible(user, area.path, EDITING_ROLES)
-
-
-def can_manage_in(user, area: Area) -> bool:
-    """Configure care tags, import and export whole ledgers: staff of the area or above."""
-    return path_is_visible(user, area.path, MANAGING_ROLES)
 
 
 def object_or_404(queryset, pk):

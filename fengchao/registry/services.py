@@ -17,6 +17,7 @@ from . import search_keys, validation
 from .choices import Gender, IdType, OrganisationKind, PlaceKind, Relation, ResidenceType, ResidentStatus
 from .models import (
     LINEAGE_FIELDS,
+    PLACE_SAFETY_FLAGS,
     Building,
     CareTag,
     Household,
@@ -29,8 +30,6 @@ from .models import (
     Room,
 )
 
-SENSITIVE_FIELDS = frozenset({"id_number", "phone", "contact_phone"})
-
 
 class StaleRecord(ValidationError):
     """Someone else changed the record since it was loaded, or it is no longer in the state assumed."""
@@ -39,13 +38,27 @@ class StaleRecord(ValidationError):
         super().__init__(_("Someone else changed this record in the meantime. Reload it and try again."))
 
 
-def _save_new(obj, message_if_taken: dict) -> None:
-    """Insert a row whose uniqueness was checked; a concurrent insert of the same key loses cleanly."""
+def _save_new(obj, refusal: ValidationError) -> None:
+    """Insert a row; if a unique constraint refuses it (already there, or inserted at this very moment), refuse."""
     try:
         with transaction.atomic():
             obj.save(force_insert=True)
     except IntegrityError:
-        raise ValidationError(message_if_taken) from None
+        raise refusal from None
+
+
+def _building_taken(area, name) -> ValidationError:
+    return ValidationError({"name": _("%(area)s already has a building %(name)s.") % {"area": area.name, "name": name}})
+
+
+def _address_taken(address) -> ValidationError:
+    return ValidationError({"address": _("A household already lives at %(address)s.") % {"address": address}})
+
+
+def _organisation_taken(area, name) -> ValidationError:
+    return ValidationError(
+        {"name": _("%(area)s already has an organisation called %(name)s.") % {"area": area.name, "name": name}}
+    )
 
 
 def _changed(obj, values: dict) -> list[str]:
@@ -84,14 +97,7 @@ def create_building(actor, area, **data) -> Building:
     building = Building(**_building_values(data))
     building.place_in(area)
     with transaction.atomic():
-        if Building.objects.filter(area=area, name=building.name).exists():
-            raise ValidationError(
-                {"name": _("%(area)s already has a building %(name)s.") % {"area": area.name, "name": building.name}}
-            )
-        _save_new(
-            building,
-            {"name": _("%(area)s already has a building %(name)s.") % {"area": area.name, "name": building.name}},
-        )
+        _save_new(building, _building_taken(area, building.name))
         record("registry.building_created", building, actor=actor, area=area, name=building.name)
     return building
 
@@ -110,12 +116,7 @@ def update_building(actor, building: Building, *, expected_updated_at=None, **da
             "name" in changed
             and Building.objects.filter(area=building.area, name=building.name).exclude(pk=building.pk).exists()
         ):
-            raise ValidationError(
-                {
-                    "name": _("%(area)s already has a building %(name)s.")
-                    % {"area": building.area.name, "name": building.name}
-                }
-            )
+            raise _building_taken(building.area, building.name)
         _compare_and_save(building, expected_updated_at, changed)
         record("registry.building_updated", building, actor=actor, area=building.area, fields=changed)
     return building
@@ -188,13 +189,7 @@ def create_household(
     household.address_key = address_key(household.address)
     household.place_in(area)
     with transaction.atomic():
-        if Household.objects.filter(address_key=household.address_key, is_active=True).exists():
-            raise ValidationError(
-                {"address": _("A household already lives at %(address)s.") % {"address": household.address}}
-            )
-        _save_new(
-            household, {"address": _("A household already lives at %(address)s.") % {"address": household.address}}
-        )
+        _save_new(household, _address_taken(household.address))
         record("registry.household_created", household, actor=actor, area=area)
     return household
 
@@ -246,8 +241,6 @@ def move_household(
     new_key = address_key(address)
     old_area, old_address = household.area, household.address
     with transaction.atomic():
-        if Household.objects.filter(address_key=new_key, is_active=True).exclude(pk=household.pk).exists():
-            raise ValidationError({"address": _("A household already lives at %(address)s.") % {"address": address}})
         lineage = {field: getattr(area, field) for field in LINEAGE_FIELDS}
         try:
             with transaction.atomic():
@@ -256,10 +249,8 @@ def move_household(
                 ).update(
                     room=room, area=area, address=address, address_key=new_key, updated_at=timezone.now(), **lineage
                 )
-        except IntegrityError:  # another household moved in at the same moment
-            raise ValidationError(
-                {"address": _("A household already lives at %(address)s.") % {"address": address}}
-            ) from None
+        except IntegrityError:  # the unique constraint on living households' addresses
+            raise _address_taken(address) from None
         if moved != 1:
             raise StaleRecord
         household.refresh_from_db()
@@ -418,13 +409,7 @@ def create_resident(actor, *, household: Household | None = None, area=None, car
     resident.place_in(area)
     _apply_resident_values(resident, values)
     with transaction.atomic():
-        if resident.id_hash and Resident.objects.filter(id_hash=resident.id_hash).exists():
-            raise _id_taken_error()
-        try:
-            with transaction.atomic():
-                resident.save()
-        except IntegrityError:
-            raise _id_taken_error() from None
+        _save_new(resident, _id_taken_error())
         _set_care_tags(resident, care_tags)
         if household is not None and household.head_id is None and resident.relation == Relation.HEAD:
             Household.objects.filter(pk=household.pk, head__isnull=True).update(head=resident)
@@ -564,7 +549,30 @@ def end_residence(
 
 # ---- places ----------------------------------------------------------------------------------------
 
-PLACE_FLAGS = ("is_crowded", "is_fire_key_unit", "is_small_venue", "has_hazardous_materials")
+PLACE_FIELDS = ("kind", "name", "credit_code", "address", "contact_name", "notes", "lon", "lat", *PLACE_SAFETY_FLAGS)
+
+
+def _apply_named_record_changes(obj, values: dict, phone, area, area_kinds) -> tuple[list[str], list[str]]:
+    """Set the changed values of a place or organisation, its phone and its area; return (changed, columns)."""
+    changed = _changed(obj, values)
+    for name in changed:
+        setattr(obj, name, values[name])
+    stored = list(changed)
+    if "name" in changed:
+        obj.name_key = search_keys.name_key(obj.name)
+        stored.append("name_key")
+    if phone is not None:
+        cleaned = validation.clean_phone(phone)
+        if cleaned != obj.phone:
+            obj.set_phone(cleaned)
+            changed.append("phone")
+            stored += ["phone_cipher", "phone_hash", "phone_last4"]
+    if area is not None and area.pk != obj.area_id:
+        validation.check_area_kind(area, area_kinds)
+        obj.place_in(area)
+        changed.append("area")
+        stored += ["area", *LINEAGE_FIELDS]
+    return changed, stored
 
 
 def _place_values(data: dict) -> dict:
@@ -578,7 +586,7 @@ def _place_values(data: dict) -> dict:
         "lon": validation.clean_coordinate(data.get("lon"), "lon", -180, 180),
         "lat": validation.clean_coordinate(data.get("lat"), "lat", -90, 90),
     }
-    for flag in PLACE_FLAGS:
+    for flag in PLACE_SAFETY_FLAGS:
         values[flag] = validation.clean_flag(data.get(flag), flag)
     return values
 
@@ -598,29 +606,8 @@ def create_place(actor, area, *, building: Building | None = None, phone: str = 
 
 
 def update_place(actor, place: Place, *, expected_updated_at=None, phone=None, area=None, **data) -> Place:
-    current = {
-        f: getattr(place, f)
-        for f in ("kind", "name", "credit_code", "address", "contact_name", "notes", "lon", "lat", *PLACE_FLAGS)
-    }
-    values = _place_values({**current, **data})
-    changed = _changed(place, values)
-    for name in changed:
-        setattr(place, name, values[name])
-    stored = list(changed)
-    if "name" in changed:
-        place.name_key = search_keys.name_key(place.name)
-        stored.append("name_key")
-    if phone is not None:
-        cleaned = validation.clean_phone(phone)
-        if cleaned != place.phone:
-            place.set_phone(cleaned)
-            changed.append("phone")
-            stored += ["phone_cipher", "phone_hash", "phone_last4"]
-    if area is not None and area.pk != place.area_id:
-        validation.check_area_kind(area, validation.PLACE_AREA_KINDS)
-        place.place_in(area)
-        changed.append("area")
-        stored += ["area", *LINEAGE_FIELDS]
+    values = _place_values({**{f: getattr(place, f) for f in PLACE_FIELDS}, **data})
+    changed, stored = _apply_named_record_changes(place, values, phone, area, validation.PLACE_AREA_KINDS)
     if not changed:
         return place
     with transaction.atomic():
@@ -630,6 +617,9 @@ def update_place(actor, place: Place, *, expected_updated_at=None, phone=None, a
 
 
 # ---- organisations -------------------------------------------------------------------------------
+
+
+ORGANISATION_FIELDS = ("kind", "name", "credit_code", "address", "contact_name", "notes")
 
 
 def _organisation_values(data: dict) -> dict:
@@ -650,20 +640,7 @@ def create_organisation(actor, area, *, phone: str = "", **data) -> Organisation
     organisation.set_phone(validation.clean_phone(phone))
     organisation.place_in(area)
     with transaction.atomic():
-        if Organisation.objects.filter(area=area, name=organisation.name).exists():
-            raise ValidationError(
-                {
-                    "name": _("%(area)s already has an organisation called %(name)s.")
-                    % {"area": area.name, "name": organisation.name}
-                }
-            )
-        _save_new(
-            organisation,
-            {
-                "name": _("%(area)s already has an organisation called %(name)s.")
-                % {"area": area.name, "name": organisation.name}
-            },
-        )
+        _save_new(organisation, _organisation_taken(area, organisation.name))
         record(
             "registry.organisation_created",
             organisation,
@@ -678,26 +655,9 @@ def create_organisation(actor, area, *, phone: str = "", **data) -> Organisation
 def update_organisation(
     actor, organisation: Organisation, *, expected_updated_at=None, phone=None, area=None, **data
 ) -> Organisation:
-    current = {f: getattr(organisation, f) for f in ("kind", "name", "credit_code", "address", "contact_name", "notes")}
+    current = {f: getattr(organisation, f) for f in ORGANISATION_FIELDS}
     values = _organisation_values({**current, **data})
-    changed = _changed(organisation, values)
-    for name in changed:
-        setattr(organisation, name, values[name])
-    stored = list(changed)
-    if "name" in changed:
-        organisation.name_key = search_keys.name_key(organisation.name)
-        stored.append("name_key")
-    if phone is not None:
-        cleaned = validation.clean_phone(phone)
-        if cleaned != organisation.phone:
-            organisation.set_phone(cleaned)
-            changed.append("phone")
-            stored += ["phone_cipher", "phone_hash", "phone_last4"]
-    if area is not None and area.pk != organisation.area_id:
-        validation.check_area_kind(area, validation.ORGANISATION_AREA_KINDS)
-        organisation.place_in(area)
-        changed.append("area")
-        stored += ["area", *LINEAGE_FIELDS]
+    changed, stored = _apply_named_record_changes(organisation, values, phone, area, validation.ORGANISATION_AREA_KINDS)
     if not changed:
         return organisation
     with transaction.atomic():
@@ -706,12 +666,7 @@ def update_organisation(
             .exclude(pk=organisation.pk)
             .exists()
         ):
-            raise ValidationError(
-                {
-                    "name": _("%(area)s already has an organisation called %(name)s.")
-                    % {"area": organisation.area.name, "name": organisation.name}
-                }
-            )
+            raise _organisation_taken(organisation.area, organisation.name)
         _compare_and_save(organisation, expected_updated_at, stored)
         record("registry.organisation_updated", organisation, actor=actor, area=organisation.area, fields=changed)
     return organisation

@@ -2,16 +2,21 @@
 
 from django.dispatch import receiver
 
+from fengchao.areas.levels import LINEAGE_FIELD_OF_LEVEL
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.signals import subtree_moved
 
-from .models import LINEAGE_FIELDS, Building, Household, Organisation, Place, Resident, ResidentCareTag
+from .models import Building, Household, Organisation, Place, Resident, ResidentCareTag
 
 
 @receiver(subtree_moved)
-def follow_moved_subtree(sender, area, old_path, new_path, **kwargs):
-    moved = Area.objects.filter(subtree_q(new_path)).values_list("pk", *LINEAGE_FIELDS)
-    for pk, *lineage in moved:
-        values = dict(zip(LINEAGE_FIELDS, lineage, strict=True))
-        for model in (Building, Household, Resident, ResidentCareTag, Place, Organisation):
-            model.objects.filter(area_id=pk).update(**values)
+def follow_moved_subtree(sender, area: Area, old_path, new_path, **kwargs):
+    # Only the ancestors above the moved area changed; the lineage from its own level down is the same pks.
+    above = {
+        LINEAGE_FIELD_OF_LEVEL[level]: getattr(area, LINEAGE_FIELD_OF_LEVEL[level]) for level in range(1, area.level)
+    }
+    if not above:
+        return
+    moved_areas = Area.objects.filter(subtree_q(new_path)).values("pk")
+    for model in (Building, Household, Resident, ResidentCareTag, Place, Organisation):
+        model.objects.filter(area_id__in=moved_areas).update(**above)

@@ -168,8 +168,6 @@ def building_edit(request, pk):
             services.update_building(
                 user, building, expected_updated_at=form.expected_updated_at_value(), **form.service_data()
             )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:

@@ -186,8 +186,6 @@ def household_edit(request, pk):
                 notes=data["notes"],
                 head=data["head"],
             )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -223,8 +221,6 @@ def household_move(request, pk):
                     address="" if room else data["address"],
                     reason=data["reason"],
                 )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -251,8 +247,8 @@ def household_moved_out(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.household_moved_out(user, household, reason=form.cleaned_data["reason"])
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
+        except ValidationError as error:  # StaleRecord included: it says to reload
+            apply_errors(form, error)
         else:
             messages.success(request, _("The household is kept as moved out."))
             return redirect("registry:household_detail", household.pk)

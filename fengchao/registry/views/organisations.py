@@ -143,8 +143,6 @@ def organisation_edit(request, pk):
                 area=area,
                 **form.service_data(editing=True),
             )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:

@@ -142,8 +142,6 @@ def place_edit(request, pk):
                 area=area,
                 **form.service_data(editing=True),
             )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:

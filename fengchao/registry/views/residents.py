@@ -189,8 +189,6 @@ def resident_edit(request, pk):
             services.update_resident(
                 user, resident, expected_updated_at=form.expected_updated_at_value(), **form.service_data()
             )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -294,8 +292,6 @@ def resident_leave(request, pk):
             services.end_residence(
                 user, resident, status=form.cleaned_data["status"], reason=form.cleaned_data["reason"], at=at
             )
-        except services.StaleRecord as error:
-            form.add_error(None, error.messages[0])
         except ValidationError as error:
             apply_errors(form, error)
         else:
