@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "fengchao.departments",
     "fengchao.accounts",
     "fengchao.registry",
+    "fengchao.cases",
+    "fengchao.notices",
     "fengchao.demo",
 ]
 

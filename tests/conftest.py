@@ -2,6 +2,7 @@ import pytest
 from django.utils import translation
 
 from fengchao.areas import locator
+from fengchao.cases import calendar as work_calendar
 from tests.factories import build_tree
 
 
@@ -9,8 +10,10 @@ from tests.factories import build_tree
 def fresh_locator_index():
     """Each test database restarts pks and version counters, so no index may outlive its test."""
     locator.clear_cache()
+    work_calendar.clear_cache()
     yield
     locator.clear_cache()
+    work_calendar.clear_cache()
 
 
 @pytest.fixture(autouse=True)

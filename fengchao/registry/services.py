@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fengchao.audit.services import record
+from fengchao.core.errors import StaleRecord
 
 from . import search_keys, validation
 from .choices import Gender, IdType, OrganisationKind, PlaceKind, Relation, ResidenceType, ResidentStatus
@@ -29,13 +30,6 @@ from .models import (
     ResidentCareTag,
     Room,
 )
-
-
-class StaleRecord(ValidationError):
-    """Someone else changed the record since it was loaded, or it is no longer in the state assumed."""
-
-    def __init__(self):
-        super().__init__(_("Someone else changed this record in the meantime. Reload it and try again."))
 
 
 def _save_new(obj, refusal: ValidationError) -> None:

@@ -1,0 +1,54 @@
+"""Creating notifications. Called inside the change's transaction; outside delivery runs after commit."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Notification
+
+
+def notify(user_ids, *, kind: str, title: str, body: str = "", url: str = "", case=None, exclude=None) -> int:
+    """One in-app notification per user (deduplicated, skipping `exclude`); sent on after commit."""
+    ids = sorted({pk for pk in user_ids if pk and pk != getattr(exclude, "pk", exclude)})
+    if not ids:
+        return 0
+    rows = Notification.objects.bulk_create(
+        Notification(recipient_id=pk, kind=kind, title=title[:200], body=body, url=url, case=case) for pk in ids
+    )
+    if rows and rows[0].pk is not None:
+        pks = [row.pk for row in rows]
+        transaction.on_commit(lambda: _enqueue_delivery(pks))
+    return len(rows)
+
+
+def text_case_contact(case, text: str) -> None:
+    """A message to a case's contact phone (a reporter without an account), sent after commit.
+
+    The task carries the case's pk, never the phone: task arguments are stored in the clear.
+    """
+    if case.phone_cipher:
+        transaction.on_commit(lambda: _enqueue_text(case.pk, text))
+
+
+def mark_read(user, ids=None) -> int:
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def unread_count(user) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def _enqueue_delivery(pks):
+    from .tasks import deliver
+
+    deliver.enqueue(pks)
+
+
+def _enqueue_text(case_pk, text):
+    from .tasks import send_to_case_contact
+
+    send_to_case_contact.enqueue(case_pk, text)
