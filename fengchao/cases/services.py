@@ -275,12 +275,14 @@ def transition(
     note: str = "",
     photos_in=(),
     as_reporter: bool = False,
+    expected_version: int | None = None,
     now=None,
     **changes,
 ) -> Case:
     """Make one step of the workflow table, if `by` may make it from the case's current state.
 
     `as_reporter` is for the public tracking page: whoever holds the tracking code acts as the reporter.
+    `expected_version` (from the form or API call) refuses to act on a case changed since it was shown.
     """
     t = TRANSITIONS.get(name)
     if t is None:
@@ -290,6 +292,8 @@ def transition(
         actors.add(Actor.REPORTER)
     if case.state not in t.sources:
         raise WrongState(case)
+    if expected_version is not None and int(expected_version) != case.version:
+        raise StaleRecord
     if not t.actors & actors:
         raise PermissionDenied(_("You may not %(action)s this case.") % {"action": str(t.label).lower()})
     note = CONTROL.sub("", str(note or "")).strip()[:2000]
