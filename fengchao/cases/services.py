@@ -439,7 +439,7 @@ def _attach(case, event, checked, kind, by) -> list[CaseAttachment]:
 # ---- the named steps (thin wrappers that check their own arguments) -------------------------------------
 
 
-def dispatch(case, *, by, tier: str, department=None, assignee=None, note: str = "") -> Case:
+def dispatch(case, *, by, tier: str, department=None, assignee=None, note: str = "", expected_version=None) -> Case:
     """派单: send the case to a tier (grid, community, street) or a department, optionally to one person."""
     if tier not in Tier.values:
         raise ValidationError({"tier": _("Choose where to send the case.")})
@@ -450,7 +450,16 @@ def dispatch(case, *, by, tier: str, department=None, assignee=None, note: str =
         department = None
     if assignee is not None and assignee.pk not in _handlers_at(case, tier, department):
         raise ValidationError({"assignee": _("%(name)s does not handle cases there.") % {"name": assignee}})
-    return transition(case, "dispatch", by=by, note=note, tier=tier, department=department, assignee=assignee)
+    return transition(
+        case,
+        "dispatch",
+        by=by,
+        expected_version=expected_version,
+        note=note,
+        tier=tier,
+        department=department,
+        assignee=assignee,
+    )
 
 
 def _handlers_at(case, tier, department) -> list[int]:
@@ -459,15 +468,15 @@ def _handlers_at(case, tier, department) -> list[int]:
     return holders(case, HANDLER_ROLES[tier])
 
 
-def take(case, *, by, note: str = "") -> Case:
-    return transition(case, "take", by=by, note=note)
+def take(case, *, by, note: str = "", expected_version=None) -> Case:
+    return transition(case, "take", by=by, expected_version=expected_version, note=note)
 
 
-def return_to_dispatcher(case, *, by, note: str) -> Case:
-    return transition(case, "return", by=by, note=note, assignee=None)
+def return_to_dispatcher(case, *, by, note: str, expected_version=None) -> Case:
+    return transition(case, "return", by=by, expected_version=expected_version, note=note, assignee=None)
 
 
-def escalate(case, *, by, note: str, department=None) -> Case:
+def escalate(case, *, by, note: str, department=None, expected_version=None) -> Case:
     """上报: hand the case to the tier above (grid → community → street → department)."""
     position = TIER_ORDER.index(case.tier)
     if position + 1 >= len(TIER_ORDER):
@@ -476,28 +485,53 @@ def escalate(case, *, by, note: str, department=None) -> Case:
     department = department or (case.category.default_department if tier == Tier.DEPARTMENT else None)
     if tier == Tier.DEPARTMENT and (department is None or not department.is_active):
         raise ValidationError({"department": _("Choose the department that takes the case.")})
-    return transition(case, "escalate", by=by, note=note, tier=tier, department=department, assignee=None)
+    return transition(
+        case,
+        "escalate",
+        by=by,
+        expected_version=expected_version,
+        note=note,
+        tier=tier,
+        department=department,
+        assignee=None,
+    )
 
 
-def resolve(case, *, by, note: str = "", photos_in=()) -> Case:
+def resolve(case, *, by, note: str = "", photos_in=(), expected_version=None) -> Case:
     if case.category.photo_required and not photos_in:
         raise ValidationError({"photos": _("Add a photo of the result.")})
-    return transition(case, "resolve", by=by, note=note, photos_in=photos_in)
+    return transition(case, "resolve", by=by, expected_version=expected_version, note=note, photos_in=photos_in)
 
 
-def verify(case, *, by, note: str = "", photos_in=(), as_reporter: bool = False) -> Case:
+def verify(case, *, by, note: str = "", photos_in=(), as_reporter: bool = False, expected_version=None) -> Case:
     """核查: the reporter, or a member or staff other than the one who resolved it, checks on site."""
     is_reporter = as_reporter or (by is not None and case.reporter_id == by.pk)
     if not photos_in and not is_reporter:
         raise ValidationError({"photos": _("Add a photo taken on site when verifying.")})
-    return transition(case, "verify", by=by, note=note, photos_in=photos_in, as_reporter=as_reporter)
+    return transition(
+        case,
+        "verify",
+        by=by,
+        expected_version=expected_version,
+        note=note,
+        photos_in=photos_in,
+        as_reporter=as_reporter,
+    )
 
 
-def rework(case, *, by, note: str, photos_in=(), as_reporter: bool = False) -> Case:
-    return transition(case, "rework", by=by, note=note, photos_in=photos_in, as_reporter=as_reporter)
+def rework(case, *, by, note: str, photos_in=(), as_reporter: bool = False, expected_version=None) -> Case:
+    return transition(
+        case,
+        "rework",
+        by=by,
+        expected_version=expected_version,
+        note=note,
+        photos_in=photos_in,
+        as_reporter=as_reporter,
+    )
 
 
-def close(case, *, by, note: str = "") -> Case:
+def close(case, *, by, note: str = "", expected_version=None) -> Case:
     waiting = list(
         CoHandler.objects.filter(case=case, part_done_at__isnull=True).values_list("department__name", flat=True)
     )
@@ -507,10 +541,19 @@ def close(case, *, by, note: str = "") -> Case:
         )
     if not case.events.filter(action="verify").exists():
         raise ValidationError({"action": _("A case is closed only after it has been verified.")})
-    return transition(case, "close", by=by, note=note)
+    return transition(case, "close", by=by, expected_version=expected_version, note=note)
 
 
-def rate(case, *, by, rating: str, comment: str = "", ask_reopen: bool = False, as_reporter: bool = False) -> Case:
+def rate(
+    case,
+    *,
+    by,
+    rating: str,
+    comment: str = "",
+    ask_reopen: bool = False,
+    as_reporter: bool = False,
+    expected_version=None,
+) -> Case:
     """评价: the reporter rates (on the tracking page, too); staff may record a rating taken by phone."""
     if rating not in Rating.values:
         raise ValidationError({"rating": _("Choose satisfied, basically satisfied or dissatisfied.")})
@@ -519,7 +562,14 @@ def rate(case, *, by, rating: str, comment: str = "", ask_reopen: bool = False, 
         raise ValidationError({"rating": _("Only a dissatisfied rating reopens a case.")})
     with transaction.atomic():
         case = transition(
-            case, "rate", by=by, note=comment, as_reporter=as_reporter, rating=rating, rating_comment=comment
+            case,
+            "rate",
+            by=by,
+            expected_version=expected_version,
+            note=comment,
+            as_reporter=as_reporter,
+            rating=rating,
+            rating_comment=comment,
         )
         if ask_reopen:
             _move(
@@ -533,19 +583,19 @@ def rate(case, *, by, rating: str, comment: str = "", ask_reopen: bool = False, 
     return case
 
 
-def reopen(case, *, by, note: str) -> Case:
-    return transition(case, "reopen", by=by, note=note)
+def reopen(case, *, by, note: str, expected_version=None) -> Case:
+    return transition(case, "reopen", by=by, expected_version=expected_version, note=note)
 
 
-def reject(case, *, by, note: str) -> Case:
-    return transition(case, "reject", by=by, note=note)
+def reject(case, *, by, note: str, expected_version=None) -> Case:
+    return transition(case, "reject", by=by, expected_version=expected_version, note=note)
 
 
-def cancel(case, *, by, note: str, as_reporter: bool = False) -> Case:
-    return transition(case, "cancel", by=by, note=note, as_reporter=as_reporter)
+def cancel(case, *, by, note: str, as_reporter: bool = False, expected_version=None) -> Case:
+    return transition(case, "cancel", by=by, expected_version=expected_version, note=note, as_reporter=as_reporter)
 
 
-def merge(case, *, into: Case, by, note: str = "") -> Case:
+def merge(case, *, into: Case, by, note: str = "", expected_version=None) -> Case:
     """The duplicate points to the original; both reporters hear how the original ends."""
     if into.pk == case.pk:
         raise ValidationError({"into": _("A case cannot be merged into itself.")})
