@@ -225,3 +225,24 @@ REGISTRY_EXCEL_MAX_BYTES = int(os.environ.get("REGISTRY_EXCEL_MAX_BYTES", str(20
 REGISTRY_EXCEL_MAX_ROWS = int(os.environ.get("REGISTRY_EXCEL_MAX_ROWS", "200000"))
 # Exports up to this many rows are written at once in the request; larger ones run in the worker.
 REGISTRY_EXCEL_SYNC_EXPORT_ROWS = int(os.environ.get("REGISTRY_EXCEL_SYNC_EXPORT_ROWS", "2000"))
+
+# Cases (docs/cases.md). Possible duplicates: open cases this close, reported this recently.
+CASES_DUPLICATE_RADIUS_M = int(os.environ.get("CASES_DUPLICATE_RADIUS_M", "250"))
+CASES_DUPLICATE_DAYS = int(os.environ.get("CASES_DUPLICATE_DAYS", "7"))
+# Photos: largest file accepted (bytes) and how many at a time.
+CASES_PHOTO_MAX_BYTES = int(os.environ.get("CASES_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+CASES_PHOTO_MAX_COUNT = int(os.environ.get("CASES_PHOTO_MAX_COUNT", "6"))
+# Minutes a whistled department has to report in (报到), per whistle level.
+CASES_WHISTLE_REPORT_MINUTES = {
+    "daily": int(os.environ.get("CASES_WHISTLE_DAILY_MINUTES", "30")),
+    "tough": int(os.environ.get("CASES_WHISTLE_TOUGH_MINUTES", "30")),
+    "emergency": int(os.environ.get("CASES_WHISTLE_EMERGENCY_MINUTES", "30")),
+}
+# The deadline clock (docs/cases.md, "Deadlines and supervision").
+CASES_CLOCK_SECONDS = float(os.environ.get("CASES_CLOCK_SECONDS", "60"))
+CASES_WARN_FRACTION = float(os.environ.get("CASES_WARN_FRACTION", "0.2"))
+CASES_WARN_MIN_MINUTES = int(os.environ.get("CASES_WARN_MIN_MINUTES", "10"))
+CASES_YELLOW_AFTER = os.environ.get("CASES_YELLOW_AFTER", "1 working_days")
+CASES_RED_AFTER = os.environ.get("CASES_RED_AFTER", "3 working_days")
+# Where notifications go besides the in-app inbox (a class with send(to_phone, text)).
+FENGCHAO_NOTICE_BACKEND = os.environ.get("FENGCHAO_NOTICE_BACKEND", "fengchao.notices.backends.ConsoleBackend")
