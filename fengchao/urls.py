@@ -14,6 +14,7 @@ urlpatterns = [
     path("areas/", include("fengchao.areas.urls")),
     path("g/", include("fengchao.areas.public_urls")),
     path("people/", include("fengchao.accounts.people_urls")),
+    path("cases/settings/", include("fengchao.cases.catalogue_urls")),
     path("cases/", include("fengchao.cases.urls")),
     path("notifications/", include("fengchao.notices.urls")),
     path("", include("fengchao.cases.public_urls")),

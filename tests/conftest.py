@@ -3,6 +3,7 @@ from django.utils import translation
 
 from fengchao.areas import locator
 from fengchao.cases import calendar as work_calendar
+from fengchao.cases import suggest
 from tests.factories import build_tree
 
 
@@ -11,9 +12,11 @@ def fresh_locator_index():
     """Each test database restarts pks and version counters, so no index may outlive its test."""
     locator.clear_cache()
     work_calendar.clear_cache()
+    suggest.clear_cache()
     yield
     locator.clear_cache()
     work_calendar.clear_cache()
+    suggest.clear_cache()
 
 
 @pytest.fixture(autouse=True)
