@@ -1,5 +1,7 @@
 """Creating notifications. Called inside the change's transaction; outside delivery runs after commit."""
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +29,22 @@ def text_case_contact(case, text: str) -> None:
     """
     if case.phone_cipher:
         transaction.on_commit(lambda: _enqueue_text(case.pk, text))
+
+
+def requeue_undelivered(older_than_s: int = 300, limit: int = 1000) -> int:
+    """Queue delivery again for notifications whose process died between commit and enqueue.
+
+    `deliver` claims each row by compare-and-set, so a notification queued twice is still sent once.
+    """
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
+    pks = list(
+        Notification.objects.filter(delivered_at__isnull=True, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if pks:
+        _enqueue_delivery(pks)
+    return len(pks)
 
 
 def mark_read(user, ids=None) -> int:
