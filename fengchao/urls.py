@@ -18,6 +18,7 @@ urlpatterns = [
     path("cases/", include("fengchao.cases.urls")),
     path("notifications/", include("fengchao.notices.urls")),
     path("", include("fengchao.cases.public_urls")),
+    path("m/", include("fengchao.cases.member_urls")),
     path("registry/excel/", include("fengchao.registry.excel.urls")),
     path("registry/", include("fengchao.registry.urls")),
     path("", include("fengchao.accounts.urls")),
