@@ -130,3 +130,70 @@ def test_ended_role_closes_the_scope(tree):
     accounts.end_role(user.roles.get(), by=tree.users["district_admin"])
     assert client.get(f"/api/areas/{tree.grid_a1.pk}").status_code == 404
     assert client.get("/api/areas").json()["items"] == []
+
+
+# ---- cases ---------------------------------------------------------------------------------------------------
+
+# Where each user's case scope starts. Like HOME, except that department handlers see no area's cases,
+# only those sent or whistled to their department, and merchants, residents and auditors see none
+# (residents see the cases they reported themselves).
+CASE_HOME = HOME | {"department_handler": None, "outsider_department_handler": None}
+# Who may accept (dispatch) a grid-tier case: community staff and the levels above.
+CASE_DISPATCHERS = {"district_admin", "street_staff", "community_staff"}
+
+
+def test_the_case_matrix_covers_every_user_of_the_factory(db):
+    assert set(build_tree().users) == set(CASE_HOME)
+
+
+@pytest.mark.parametrize("username", sorted(CASE_HOME))
+def test_role_sees_and_acts_on_cases_exactly_in_its_subtree(username):
+    from fengchao.cases import services as cases
+    from fengchao.cases.choices import Tier
+    from tests.case_factories import build_categories, report
+
+    tree = build_tree()
+    categories = build_categories()
+    member = tree.users["microgrid_member"]
+    in_a = report(tree, categories.litter, by=member, phone="13800001111")
+    in_b = report(tree, categories.litter, by=tree.users["outsider_microgrid_member"], area=probes(tree)["micro_b1"])
+    user = tree.users[username]
+    _, raw = accounts.issue_api_token(user, "matrix")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    listed = {c["id"] for c in client.get("/api/cases", {"limit": 200}).json()["items"]}
+    for case, probe in ((in_a, "micro_a1"), (in_b, "micro_b1")):
+        visible = sees(CASE_HOME[username], probe)
+        expected = 200 if visible else 404
+        for suffix in ("", "/duplicates"):
+            response = client.get(f"/api/cases/{case.pk}{suffix}")
+            assert response.status_code == expected, (username, probe, suffix, response.status_code)
+        assert (case.pk in listed) == visible, (username, probe)
+        # Rejecting needs a reason: a dispatcher is told so (422), anyone else who sees it 403, the rest 404.
+        refused = client.post(f"/api/cases/{case.pk}/actions/reject", {}, content_type="application/json")
+        dispatcher = username.removeprefix("outsider_") in CASE_DISPATCHERS
+        assert refused.status_code == (422 if dispatcher else 403) if visible else 404, (username, probe)
+        if not visible:
+            # Every step on a case out of scope is 404 too, whatever the body.
+            steps = {
+                "notes": {"note": "x"},
+                "whistle": {"level": "daily", "departments": [tree.department.pk], "reason": "x"},
+                "report-in": {},
+                "part": {"note": "x"},
+                "supervise": {"level": 1, "instruction": "x"},
+                "follow-up": {"note": "x"},
+                "actions/accept": {},
+            }
+            for step, body in steps.items():
+                response = client.post(f"/api/cases/{case.pk}/{step}", body, content_type="application/json")
+                assert response.status_code == 404, (username, probe, step, response.status_code)
+        assert "13800001111" not in client.get(f"/api/cases/{case.pk}").content.decode()
+
+    # Sent to the district's urban-management bureau: its handler serving street A now sees that case;
+    # the bureau's handler serving street B does not (a department role is held in an area, too).
+    dispatcher = tree.users["community_staff"]
+    for name in ("accept", "register"):
+        cases.transition(in_a, name, by=dispatcher)
+    cases.dispatch(in_a, by=dispatcher, tier=Tier.DEPARTMENT, department=tree.department)
+    department_sees = sees(CASE_HOME[username], "micro_a1") or username == "department_handler"
+    assert client.get(f"/api/cases/{in_a.pk}").status_code == (200 if department_sees else 404), username

@@ -15,7 +15,10 @@ from .renderers import ORJSONRenderer
 api = NinjaAPI(
     title="Fengchao API",
     version="1",
-    description="Grid-based community governance: areas, the people serving them, and where a point falls.",
+    description=(
+        "Grid-based community governance: areas, the people serving them, where a point falls, the registry, "
+        "and the closed loop of cases."
+    ),
     urls_namespace="api",
     auth=token_or_session,
     renderer=ORJSONRenderer(),
@@ -60,3 +63,11 @@ api.add_router("/layers", "fengchao.departments.api.router", tags=["layers"])
 # The registry (people, places, organisations) and its Excel imports and exports.
 api.add_router("/registry", "fengchao.api.registry.router")
 api.add_router("/registry", "fengchao.api.registry_jobs.router")
+
+# Cases (the closed loop): intake, lists, detail, steps and photos; residents' intake and tracking
+# without an account; the caller's notifications.
+api.add_router("/cases", "fengchao.api.cases.router")
+api.add_router("/public/cases", "fengchao.api.cases_public.router")
+api.add_router("/notifications", "fengchao.api.notifications.router")
+# Open311 GeoReport v2 over the same services, for existing Open311 clients.
+api.add_router("/open311/v2", "fengchao.api.open311.router")

@@ -64,8 +64,8 @@ def filter_cases(user, params: Mapping):
     if state == OPEN:
         qs = qs.exclude(state__in=FINAL_STATES)
     elif state:
-        qs = qs.filter(state=clean_choice(state, CaseState.choices, "state"))
-    for key, choices in (("channel", Channel.choices), ("tier", Tier.choices)):
+        qs = qs.filter(state=clean_choice(state, CaseState, "state"))
+    for key, choices in (("channel", Channel), ("tier", Tier)):
         value = _get(params, key)
         if value:
             qs = qs.filter(**{key: clean_choice(value, choices, key)})

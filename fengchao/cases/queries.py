@@ -1,7 +1,8 @@
 """The one place that scopes case reads and works out how a user stands to a case.
 
 - Staff and members see the cases in the subtrees of the areas where they serve.
-- Department handlers see only the cases dispatched to their department or whistled to it.
+- Department handlers see only the cases dispatched to their department or whistled to it, within the
+  area (district or street) where they hold the role.
 - Anyone who reported a case sees it (residents see nothing else).
 
 Lists, details, inboxes, exports, KPIs and the API all start from `cases_visible_to`.
@@ -88,8 +89,36 @@ def _pool_q(user, roles) -> Q:
     return condition
 
 
+def department_roles(user) -> list[Held]:
+    """A department handler's roles: each a department, over the area (district or street) it is held in."""
+    return [h for h in held_roles(user) if h.role == Role.DEPARTMENT_HANDLER and h.department_id]
+
+
 def department_ids(user) -> set[int]:
-    return {h.department_id for h in held_roles(user) if h.role == Role.DEPARTMENT_HANDLER and h.department_id}
+    return {h.department_id for h in department_roles(user)}
+
+
+def department_ids_for(user, case: Case) -> set[int]:
+    """The departments through which this user serves the case's area."""
+    return {h.department_id for h in department_roles(user) if h.covers(case)}
+
+
+def _department_q(user, *, whistled: bool, waiting_only: bool = False) -> Q:
+    """Cases of the user's departments within the areas their handler roles are held in.
+
+    `whistled` adds the cases those departments were called to by a whistle (only those still
+    waiting for the department's part, with `waiting_only`).
+    """
+    condition = Q(pk__in=[])
+    for held in department_roles(user):
+        mine = Q(pk__in=[]) if waiting_only else Q(department_id=held.department_id)
+        if whistled:
+            called = CoHandler.objects.filter(case=OuterRef("pk"), department_id=held.department_id)
+            if waiting_only:
+                called = called.filter(part_done_at__isnull=True)
+            mine |= Exists(called)
+        condition |= mine & held.lineage_q()
+    return condition
 
 
 def scope_q(user) -> Q:
@@ -98,10 +127,8 @@ def scope_q(user) -> Q:
     if user.is_superuser:
         return Q()
     condition = _pool_q(user, CASE_ROLES) | Q(reporter=user)
-    departments = department_ids(user)
-    if departments:
-        called = CoHandler.objects.filter(case=OuterRef("pk"), department_id__in=departments)
-        condition |= Q(department_id__in=departments) | Exists(called)
+    if department_roles(user):
+        condition |= _department_q(user, whistled=True)
     return condition
 
 
@@ -139,13 +166,13 @@ def actors_for(user, case: Case) -> set[Actor]:
     if _holds(user, DISPATCHER_ROLES[case.tier], case):
         actors.add(Actor.DISPATCHER)
     if case.tier == Tier.DEPARTMENT:
-        if user.is_superuser or case.department_id in department_ids(user):
+        if user.is_superuser or case.department_id in department_ids_for(user, case):
             actors.add(Actor.HANDLER)
     elif _holds(user, HANDLER_ROLES[case.tier], case):
         actors.add(Actor.HANDLER)
     if case.assignee_id == user.pk:
         actors.add(Actor.HANDLER)
-    departments = department_ids(user)
+    departments = department_ids_for(user, case)
     if departments and CoHandler.objects.filter(case=case, department_id__in=departments).exists():
         actors.add(Actor.CO_HANDLER)
     if case.resolved_by_id != user.pk and (Actor.REPORTER in actors or _holds(user, VERIFIER_ROLES, case)):
@@ -176,9 +203,7 @@ def inbox_mine(user):
     pool = Q(pk__in=[])
     for tier, roles in HANDLER_ROLES.items():
         if tier == Tier.DEPARTMENT:
-            departments = department_ids(user)
-            if departments:
-                pool |= Q(tier=tier, department_id__in=departments)
+            pool |= Q(tier=tier) & _department_q(user, whistled=False)
         else:
             pool |= Q(tier=tier) & _pool_q(user, roles)
     waiting = Q(state=CaseState.DISPATCHED) & pool & (Q(assignee__isnull=True) | Q(assignee=user))
@@ -194,11 +219,9 @@ def inbox_supervised(user):
 
 
 def inbox_whistles(user):
-    departments = department_ids(user)
-    if not departments:
+    if not department_roles(user):
         return Case.objects.none()
-    waiting = CoHandler.objects.filter(case=OuterRef("pk"), department_id__in=departments, part_done_at__isnull=True)
-    return Case.objects.filter(Exists(waiting)).exclude(state__in=FINAL_STATES)
+    return Case.objects.filter(_department_q(user, whistled=True, waiting_only=True)).exclude(state__in=FINAL_STATES)
 
 
 def inbox_to_verify(user):
@@ -222,9 +245,11 @@ INBOXES = {
 
 
 def holders(case: Case, roles, department_id=None):
-    """Users holding one of `roles` in the case's area or any area above it."""
+    """Users holding one of `roles` (or handling for `department_id`) in the case's area or any area above it."""
     area_pks = [*case.area.ancestor_pks(), case.area_id]
     qs = RoleAssignment.objects.active().filter(role__in=roles, area_id__in=area_pks)
     if department_id is not None:
-        qs = RoleAssignment.objects.active().filter(role=Role.DEPARTMENT_HANDLER, department_id=department_id)
+        qs = RoleAssignment.objects.active().filter(
+            role=Role.DEPARTMENT_HANDLER, department_id=department_id, area_id__in=area_pks
+        )
     return list({a.user_id for a in qs.only("user_id")})

@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +52,7 @@ from .queries import (
     SUPERVISOR_ROLES,
     VERIFIER_ROLES,
     actors_for,
+    department_ids_for,
     held_roles,
     holders,
 )
@@ -150,23 +151,24 @@ def submit_case(
     if fields["phone"]:
         case.set_phone(fields["phone"])
     _enter_stage(case, CaseState.REPORTED, now)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                case.save(force_insert=True)
-        except IntegrityError:
-            existing = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
-            if existing is None:
-                raise
-            return existing, False
-        event = _event(case, "report", by, now, to_state=CaseState.REPORTED, public=True, data={"channel": channel})
-        _attach(case, event, befores, AttachmentKind.BEFORE, by)
-        record("case.report", case, actor=by, area=case.area, channel=channel, category=category.code)
-        tallies.apply_change(None, case)
-        if handled_on_spot:
-            _handle_on_spot(case, by, now, afters)
-        else:
-            _announce(case, TRANSITION_REPORT, by)
+    try:
+        # The insert comes first: a submission racing its own retry loses here, before anything else is written,
+        # and the whole transaction rolls back.
+        with transaction.atomic():
+            case.save(force_insert=True)
+            event = _event(case, "report", by, now, to_state=CaseState.REPORTED, public=True, data={"channel": channel})
+            _attach(case, event, befores, AttachmentKind.BEFORE, by)
+            record("case.report", case, actor=by, area=case.area, channel=channel, category=category.code)
+            tallies.apply_change(None, case)
+            if handled_on_spot:
+                _handle_on_spot(case, by, now, afters)
+            else:
+                _announce(case, TRANSITION_REPORT, by)
+    except IntegrityError:
+        existing = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+        if existing is None:
+            raise
+        return existing, False
     return case, True
 
 
@@ -186,12 +188,11 @@ def _clean_intake(**raw) -> dict:
     if raw["handled_on_spot"] and channel != Channel.MEMBER:
         raise ValidationError({"handled_on_spot": _("Only a grid member on patrol handles a matter on the spot.")})
 
-    category = raw["category"]
-    if not isinstance(category, Category):
-        category = Category.objects.filter(code=str(category or "").strip(), is_active=True).first()
-        if category is None:
-            raise ValidationError({"category": _("Choose a category from the list.")})
-    if not category.is_active or category.children.exists():
+    given = raw["category"]
+    code = given.code if isinstance(given, Category) else str(given or "").strip()
+    subcategories = Category.objects.filter(parent=OuterRef("pk"))
+    category = Category.objects.filter(code=code, is_active=True).annotate(has_children=Exists(subcategories)).first()
+    if category is None or category.has_children:
         raise ValidationError({"category": _("Choose a category from the list.")})
 
     description = CONTROL.sub("", str(raw["description"] or "")).strip()
@@ -290,6 +291,9 @@ def transition(
     actors = actors_for(by, case) if by is not None else set()
     if as_reporter:
         actors.add(Actor.REPORTER)
+        # The reporter also checks the result (as `actors_for` grants a logged-in reporter), unless they resolved it.
+        if by is None or case.resolved_by_id != by.pk:
+            actors.add(Actor.VERIFIER)
     if case.state not in t.sources:
         raise WrongState(case)
     if expected_version is not None and int(expected_version) != case.version:
@@ -332,7 +336,8 @@ def _move(case, name, by, *, note="", now=None, checked=False, photos=(), photo_
     elif name == "register" and case.due_at is None:
         values["due_at"] = _due_at(case.category, now)
     elif name == "reopen":
-        values.update(rating="", rating_comment="", assignee=None, resolved_by=None)
+        # The last rating stays until the reporter rates again: a dissatisfied one counts meanwhile.
+        values.update(assignee=None, resolved_by=None)
     for field, value in values.items():
         setattr(case, field, value)
     _enter_stage(case, t.target, now, keep_deadline=STAGE_OF_STATE.get(from_state) == STAGE_OF_STATE.get(t.target))
@@ -399,7 +404,9 @@ def _due_at(category: Category, start) -> dt.datetime:
 
 def _event(case, action, by, now, *, from_state="", to_state="", note="", public=False, data=None, actor_label=""):
     if not actor_label:
-        if by is not None and getattr(by, "is_authenticated", False):
+        # An anonymous reporter's own steps are not signed with their name on the timeline.
+        hidden = case.is_anonymous and by is not None and case.reporter_id == by.pk
+        if by is not None and getattr(by, "is_authenticated", False) and not hidden:
             actor_label = by.display_name or by.username
         else:
             actor_label = _("Resident")
@@ -606,6 +613,7 @@ def merge(case, *, into: Case, by, note: str = "", expected_version=None) -> Cas
             case,
             "merge",
             by=by,
+            expected_version=expected_version,
             note=note or _("Same matter as %(number)s.") % {"number": into.number},
             merged_into=into,
         )
@@ -688,7 +696,7 @@ def blow_whistle(case, *, by, level: str, departments, reason: str) -> Whistle:
 
 
 def _co_handler_for(case, by) -> CoHandler:
-    departments = {h.department_id for h in held_roles(by) if h.role == Role.DEPARTMENT_HANDLER}
+    departments = department_ids_for(by, case)
     row = CoHandler.objects.filter(case=case, department_id__in=departments).order_by("pk").first()
     if row is None:
         raise PermissionDenied(_("Your department has not been called on this case."))
