@@ -80,3 +80,29 @@ def photo(name="photo.png"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, PNG, content_type="image/png")
+
+
+def tally_rows() -> dict:
+    """The running tallies, without their empty measures, keyed by cell."""
+    from fengchao.cases.models import MEASURES, CaseTally
+
+    rows = {}
+    for row in CaseTally.objects.values():
+        counts = {m: row[m] for m in MEASURES if row[m]}
+        if counts:
+            rows[(row["area_id"], row["month"], row["category_id"])] = counts
+    return rows
+
+
+def assert_tallies_match_a_rebuild() -> None:
+    """The tallies kept step by step equal a recount from the cases (the recount is rolled back)."""
+    from django.db import transaction
+
+    from fengchao.cases import tallies
+
+    running = tally_rows()
+    with transaction.atomic():
+        tallies.rebuild()
+        rebuilt = tally_rows()
+        transaction.set_rollback(True)
+    assert running == rebuilt

@@ -48,3 +48,15 @@ def test_a_notification_whose_enqueue_was_lost_is_queued_again_and_sent_once(tre
         assert services.requeue_undelivered() == 1
         assert services.requeue_undelivered() == 0
     assert ConsoleBackend.sent == [(member.phone, "待办")]
+
+
+def test_a_reporter_without_an_account_gets_the_tracking_code_by_text(
+    tree, immediate_tasks, django_capture_on_commit_callbacks
+):
+    from tests.case_factories import build_categories, report
+
+    categories = build_categories()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = report(tree, categories.litter, phone="13800001111", anonymous=True)
+    [text] = [text for phone, text in ConsoleBackend.sent if phone == "13800001111"]
+    assert case.tracking_code in text and case.number in text

@@ -164,6 +164,12 @@ def submit_case(
                 _handle_on_spot(case, by, now, afters)
             else:
                 _announce(case, TRANSITION_REPORT, by)
+            if case.reporter_id is None:
+                notices.text_case_contact(
+                    case,
+                    _("Your report %(number)s is received. Follow it with the code %(code)s: %(url)s")
+                    % {"number": case.number, "code": case.tracking_code, "url": public_url(case)},
+                )
     except IntegrityError:
         existing = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
         if existing is None:
@@ -299,7 +305,7 @@ def transition(
     if expected_version is not None and int(expected_version) != case.version:
         raise StaleRecord
     if not t.actors & actors:
-        raise PermissionDenied(_("You may not %(action)s this case.") % {"action": str(t.label).lower()})
+        raise PermissionDenied(_("“%(action)s” is not yours to do on this case.") % {"action": t.label})
     note = CONTROL.sub("", str(note or "")).strip()[:2000]
     if t.note_required and not note:
         raise ValidationError({"note": _("Give a reason.")})
