@@ -232,6 +232,8 @@ CASES_DUPLICATE_DAYS = int(os.environ.get("CASES_DUPLICATE_DAYS", "7"))
 # Photos: largest file accepted (bytes) and how many at a time.
 CASES_PHOTO_MAX_BYTES = int(os.environ.get("CASES_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
 CASES_PHOTO_MAX_COUNT = int(os.environ.get("CASES_PHOTO_MAX_COUNT", "6"))
+# Reports from residents without an account, per client address and hour (page and API together).
+CASES_PUBLIC_REPORTS_PER_HOUR = int(os.environ.get("CASES_PUBLIC_REPORTS_PER_HOUR", "20"))
 # Minutes a whistled department has to report in (报到), per whistle level.
 CASES_WHISTLE_REPORT_MINUTES = {
     "daily": int(os.environ.get("CASES_WHISTLE_DAILY_MINUTES", "30")),

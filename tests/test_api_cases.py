@@ -3,7 +3,6 @@
 import uuid
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -307,7 +306,6 @@ def test_public_intake_from_the_map_and_with_a_photo(tree, cats, micro_a):
 
 def test_public_intake_is_rate_limited_per_address(tree, cats, micro_a, settings):
     settings.CASES_PUBLIC_REPORTS_PER_HOUR = 2
-    cache.clear()
     public = Client(REMOTE_ADDR="203.0.113.7")
     assert public_report(public, cats, micro_a).status_code == 201
     assert public_report(public, cats, micro_a).status_code == 201
@@ -315,7 +313,13 @@ def test_public_intake_is_rate_limited_per_address(tree, cats, micro_a, settings
     assert refused.status_code == 429 and "Too many" in refused.json()["detail"]
     assert public_report(Client(REMOTE_ADDR="203.0.113.8"), cats, micro_a).status_code == 201
     assert Case.objects.count() == 3
-    cache.clear()
+
+
+def test_the_report_page_and_the_api_share_the_public_limit(client, tree, cats, micro_a, settings):
+    settings.CASES_PUBLIC_REPORTS_PER_HOUR = 1
+    assert public_report(Client(), cats, micro_a).status_code == 201
+    page = client.post(f"/report/{micro_a.code}/", {"description": "又有垃圾", "category": cats.litter.code})
+    assert page.status_code == 429
 
 
 def test_unknown_tracking_codes_are_404(tree):

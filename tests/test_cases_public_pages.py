@@ -117,20 +117,26 @@ def test_resident_reports_with_a_photo_and_gets_a_tracking_code(client, tree, ca
 
 def test_refusals_keep_what_was_typed_and_name_the_field(client, tree, cats, micro):
     response = post_report(
-        client, micro, category="", reporter_name="王先生", phone="12345", address="北门", idempotency_key="keep-key-01"
+        client,
+        micro,
+        category="",
+        reporter_name="王先生",
+        phone="12345",
+        address="北门",
+        idempotency_key="keep-key-0000000001",
     )
     html = response.content.decode()
     assert response.status_code == 400 and Case.objects.count() == 0
     assert "Choose a category from the list." in html
     assert "楼下垃圾堆了三天没人清</textarea>" in html
     assert 'value="王先生"' in html and 'value="12345"' in html and 'value="北门"' in html
-    assert key_in(html) == "keep-key-01"  # the retry after fixing it is still the same submission
+    assert key_in(html) == "keep-key-0000000001"  # the retry after fixing it is still the same submission
 
     html = post_report(client, micro, phone="12345").content.decode()
     phone_error = re.search(r'id="report-phone".*?invalid-feedback d-block">([^<]+)<', html, re.S).group(1)
     assert phone_error.startswith("Not a phone number")
 
-    html = post_report(client, micro, category="T0102", idempotency_key="keep-key-02").content.decode()
+    html = post_report(client, micro, category="T0102", idempotency_key="keep-key-0000000002").content.decode()
     assert "A photo is required for “井盖缺失”." in html and 'value="T0102" selected' in html
     assert Case.objects.count() == 0
 
@@ -158,13 +164,13 @@ def test_anonymous_report_keeps_no_name(client, tree, cats, micro):
 def test_public_reports_are_limited_per_client_address(client, tree, cats, micro, settings):
     settings.CASES_PUBLIC_REPORTS_PER_HOUR = 2
     for n in range(2):
-        assert post_report(client, micro, idempotency_key=f"limit-key-{n:03d}").status_code == 302
-    refused = post_report(client, micro, idempotency_key="limit-key-999")
+        assert post_report(client, micro, idempotency_key=f"limit-key-00000{n:03d}").status_code == 302
+    refused = post_report(client, micro, idempotency_key="limit-key-00000999")
     assert refused.status_code == 429 and "Too many reports" in refused.content.decode()
     assert Case.objects.count() == 2
     other = client.post(
         report_url(micro),
-        {"description": "路灯坏了好几天", "category": "T0101", "idempotency_key": "limit-key-other"},
+        {"description": "路灯坏了好几天", "category": "T0101", "idempotency_key": "limit-key-other-address"},
         REMOTE_ADDR="203.0.113.9",
     )
     assert other.status_code == 302 and Case.objects.count() == 3
@@ -178,7 +184,7 @@ def test_map_report_uses_the_tapped_point_and_the_map_channel(client, tree, cats
     assert f'value="{lon:.7f}"' in form and 'name="via" value="map"' in form
     client.post(
         report_url(micro),
-        {**dict(description="路边井盖松动", category="T0101", idempotency_key="map-key-0001"), "via": "map"}
+        {**dict(description="路边井盖松动", category="T0101", idempotency_key="map-key-000000000001"), "via": "map"}
         | {"lon": f"{lon:.7f}", "lat": f"{lat:.7f}", "crs": "wgs84"},
     )
     case = Case.objects.get()

@@ -5,10 +5,6 @@ answers carry no phone and no account of anyone, only the names shown on the pub
 Mounted at /api/public/cases; every endpoint works without signing in.
 """
 
-import time
-
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -16,9 +12,9 @@ from ninja import Path, Query, Router
 from ninja.errors import HttpError
 from ninja.responses import Status
 
-from fengchao.cases import services
+from fengchao.cases import public_intake, services
 from fengchao.cases.choices import CaseState, Channel
-from fengchao.cases.models import Case, CaseAttachment
+from fengchao.cases.models import CaseAttachment
 
 from . import cases_schemas as s
 from .cases import (
@@ -27,7 +23,6 @@ from .cases import (
     categories_out,
     coded,
     event_label,
-    field_error,
     given_area,
     photo_response,
     read_body,
@@ -37,35 +32,7 @@ from .registry import refusals
 
 router = Router(tags=["cases (public)"], auth=None)
 
-PUBLIC_MIN_KEY = 16
 TrackingCode = Path(..., min_length=6, max_length=12, pattern=r"^[A-Za-z0-9]+$", description="the tracking code")
-
-
-def public_reports_per_hour() -> int:
-    return getattr(settings, "CASES_PUBLIC_REPORTS_PER_HOUR", 20)
-
-
-def _count_public_report(request) -> int:
-    """Submissions from this client address in the current clock hour (fixed window, in the cache).
-
-    The cache is the default Django cache: shared by every app server when the deployment configures
-    a shared one (database or Redis); the local-memory default counts per process.
-    """
-    address = request.META.get("REMOTE_ADDR", "")[:45]
-    key = f"fengchao:cases:public-reports:{address}:{int(time.time() // 3600)}"
-    cache.add(key, 0, timeout=3700)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3700)
-        return 1
-
-
-def tracked_case(code: str) -> Case:
-    case = Case.objects.select_related("category", "area").filter(tracking_code=code.strip().upper()).first()
-    if case is None:
-        raise Http404(_("No case has this tracking code."))
-    return case
 
 
 def public_case_out(case) -> dict:
@@ -129,16 +96,15 @@ def public_submit(request):
     the same key again returns the first case (200). At most CASES_PUBLIC_REPORTS_PER_HOUR (20) reports
     per client address and hour; more answer 429.
     """
-    if _count_public_report(request) > public_reports_per_hour():
+    address = public_intake.client_address(request)
+    if public_intake.too_many_reports(address):
         raise HttpError(429, _("Too many reports from this address; please try again later."))
     payload, files = read_body(request, s.PublicIntakeIn, ("photos",))
     key = payload.idempotency_key or request.headers.get("Idempotency-Key", "")
-    if len(key.strip()) < PUBLIC_MIN_KEY:
-        # Reports without an account share one key space: short keys could meet someone else's.
-        raise field_error("idempotency_key", _("Send a random key of at least 16 characters, such as a UUID."))
     area = given_area(payload.area)
     channel = payload.channel or (Channel.RESIDENT_QR if area is not None else Channel.RESIDENT_MAP)
-    case, created = services.submit_case(
+    case, created = public_intake.submit(
+        client=address,
         channel=channel,
         category=payload.category,
         description=payload.description,
@@ -168,14 +134,14 @@ def public_submit(request):
 @router.get("/{tracking_code}", response=s.PublicCase, summary="Follow a case by its tracking code")
 def public_case(request, tracking_code: str = TrackingCode):
     """State and the public timeline (who acted as shown publicly, notes, photos before and after)."""
-    return public_case_out(tracked_case(tracking_code))
+    return public_case_out(public_intake.tracked_case(tracking_code))
 
 
 @router.post("/{tracking_code}/rating", response=s.PublicCase, summary="Rate a closed case")
 @refusals
 def public_rate(request, payload: s.RatingIn, tracking_code: str = TrackingCode):
     """Once, when the case is closed (409 otherwise). `ask_reopen` with `dissatisfied` reopens it."""
-    case = tracked_case(tracking_code)
+    case = public_intake.tracked_case(tracking_code)
     services.rate(
         case,
         by=None,
@@ -185,12 +151,12 @@ def public_rate(request, payload: s.RatingIn, tracking_code: str = TrackingCode)
         as_reporter=True,
         expected_version=payload.version,
     )
-    return public_case_out(tracked_case(tracking_code))
+    return public_case_out(public_intake.tracked_case(tracking_code))
 
 
 @router.get("/{tracking_code}/photos/{token}", summary="A photo on the public timeline", response={200: None})
 def public_photo(request, tracking_code: str = TrackingCode, token: str = PhotoToken):
-    case = tracked_case(tracking_code)
+    case = public_intake.tracked_case(tracking_code)
     attachment = CaseAttachment.objects.filter(case=case, token=token, event__is_public=True).first()
     if attachment is None:
         raise Http404(_("No such photo."))

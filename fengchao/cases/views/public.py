@@ -9,17 +9,13 @@ re-sent POST return the first case. Whoever holds a tracking code acts as the re
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,10 +27,8 @@ from fengchao.areas.levels import AreaKind
 from fengchao.areas.models import Area
 from fengchao.areas.views.pages import PUBLIC_PAGE_KINDS
 from fengchao.areas.views.public import public_area_or_404
-from fengchao.audit.models import AuditEvent
-from fengchao.audit.services import record
 
-from .. import services
+from .. import public_intake, services
 from ..catalogue import usable_categories
 from ..choices import CaseState, Channel, Rating
 from ..models import Case, CaseAttachment, CaseEvent, Category
@@ -42,7 +36,6 @@ from ..suggest import suggest_categories
 from ..workflow import TRANSITIONS
 
 # Reports created through the public form per client address and hour (retries of one report count once).
-DEFAULT_REPORTS_PER_HOUR = 20
 PUBLIC_MAP_MAX_AREAS = 500
 
 # Timeline entries that are not steps of the workflow table.
@@ -51,14 +44,6 @@ OTHER_EVENT_LABELS = {
     "whistle": gettext_lazy("Departments called in (吹哨)"),
     "report_in": gettext_lazy("A department reported in (报到)"),
 }
-
-
-def reports_per_hour() -> int:
-    return getattr(settings, "CASES_PUBLIC_REPORTS_PER_HOUR", DEFAULT_REPORTS_PER_HOUR)
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def new_idempotency_key() -> str:
@@ -165,33 +150,30 @@ def report(request, code):
 
     state = FormState(report_values(request.POST))
     values = state.values
-    address = client_address(request)
-    if _recent_reports(address) >= reports_per_hour():
+    address = public_intake.client_address(request)
+    if public_intake.too_many_reports(address):
         state.errors["top"] = [_("Too many reports from this address; please try again later or call the community.")]
         return _render_report(request, area, community, state, status=429)
     channel = Channel.RESIDENT_MAP if values["via"] == "map" else Channel.RESIDENT_QR
     reporter = request.user if request.user.is_authenticated else None
     try:
-        with transaction.atomic():
-            case, created = services.submit_case(
-                channel=channel,
-                category=values["category"],
-                description=values["description"],
-                idempotency_key=values["idempotency_key"],
-                by=reporter,
-                area=area,
-                lon=values["lon"] or None,
-                lat=values["lat"] or None,
-                crs=values["crs"],
-                address=values["address"],
-                reporter_name=values["reporter_name"],
-                phone=values["phone"],
-                anonymous=values["anonymous"],
-                before_photos=request.FILES.getlist("photos"),
-            )
-            if created:
-                # Also the counter of the per-address limit, shared by every app server.
-                record("public.report", case, actor=reporter, area=case.area, address=address)
+        case, created = public_intake.submit(
+            client=address,
+            channel=channel,
+            category=values["category"],
+            description=values["description"],
+            idempotency_key=values["idempotency_key"],
+            by=reporter,
+            area=area,
+            lon=values["lon"] or None,
+            lat=values["lat"] or None,
+            crs=values["crs"],
+            address=values["address"],
+            reporter_name=values["reporter_name"],
+            phone=values["phone"],
+            anonymous=values["anonymous"],
+            before_photos=request.FILES.getlist("photos"),
+        )
     except ValidationError as error:
         state.refuse(error, REPORT_ERROR_FIELDS)
         if request.FILES.getlist("photos"):
@@ -201,11 +183,6 @@ def report(request, code):
         state.errors["top"] = [str(error)]
         return _render_report(request, area, community, state, status=403)
     return redirect("cases_public:reported", code=case.tracking_code)
-
-
-def _recent_reports(address: str) -> int:
-    since = timezone.now() - timedelta(hours=1)
-    return AuditEvent.objects.filter(action="public.report", at__gte=since, data__address=address).count()
 
 
 def _render_report(request, area, community, state: FormState, status=200):
@@ -223,7 +200,7 @@ def _render_report(request, area, community, state: FormState, status=200):
 @never_cache
 def reported(request, code):
     """After a report: the tracking code, big, and the way to the tracking page."""
-    case = _case_by_code_or_404(code)
+    case = public_intake.tracked_case(code)
     return render(request, "cases/public/reported.html", {"case": case})
 
 
@@ -268,13 +245,6 @@ def possible_duplicates_for(params) -> list[Case]:
 # ---- following a case --------------------------------------------------------------------------------
 
 
-def _case_by_code_or_404(code: str) -> Case:
-    code = (code or "").strip().upper()
-    if not code.isalnum():
-        raise Http404
-    return get_object_or_404(Case.objects.select_related("category", "area"), tracking_code=code)
-
-
 @never_cache
 def track_lookup(request):
     """A small form to type a tracking code."""
@@ -288,7 +258,7 @@ def track_lookup(request):
 
 @never_cache
 def track(request, code):
-    case = _case_by_code_or_404(code)
+    case = public_intake.tracked_case(code)
     return _render_track(request, case)
 
 
@@ -329,7 +299,7 @@ def _acting_reporter(request, case):
 
 @require_POST
 def track_rate(request, code):
-    case = _case_by_code_or_404(code)
+    case = public_intake.tracked_case(code)
     values = {
         "rating": request.POST.get("rating", ""),
         "comment": request.POST.get("comment", ""),
@@ -356,7 +326,7 @@ def track_rate(request, code):
 @require_POST
 def track_check(request, code):
     """The reporter confirms the result (核查 passed) or says it is not done (rework, with a reason)."""
-    case = _case_by_code_or_404(code)
+    case = public_intake.tracked_case(code)
     values = {"note": request.POST.get("note", ""), "outcome": request.POST.get("outcome", "")}
     by = _acting_reporter(request, case)
     photos_in = request.FILES.getlist("photos")
@@ -399,7 +369,7 @@ def _act(request, case, values, step, thanks, *, fields):
 
 def track_photo(request, code, token):
     """A photo of a public step of this case: only to whoever holds the tracking code."""
-    case = _case_by_code_or_404(code)
+    case = public_intake.tracked_case(code)
     attachment = get_object_or_404(CaseAttachment, case=case, token=token, event__is_public=True)
     return photo_response(attachment)
 
