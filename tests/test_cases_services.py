@@ -479,7 +479,9 @@ def test_dispatch_to_a_department_makes_its_handlers_the_handlers(w):
 def test_take_makes_the_handler_the_assignee(w):
     case = advance(w, resident_case(w), "dispatch")
     assert denial(lambda: services.take(case, by=w.u["resident"])) == "“Take” is not yours to do on this case."
-    assert denial(lambda: services.take(case, by=w.u["outsider_grid_leader"])) == "“Take” is not yours to do on this case."
+    assert (
+        denial(lambda: services.take(case, by=w.u["outsider_grid_leader"])) == "“Take” is not yours to do on this case."
+    )
     case = services.take(fresh(case), by=w.u["microgrid_leader"])
     assert (case.state, case.assignee, case.responded_on_time) == (S.TAKEN, w.u["microgrid_leader"], True)
     assert case.taken_at is not None and case.stage == "handle"
@@ -693,7 +695,10 @@ def test_the_dispatcher_reopens_with_a_reason(w):
     case = advance(w, resident_case(w), "rate")
     staff = w.u["community_staff"]
     assert refusal(lambda: services.reopen(case, by=staff, note="")) == {"note": ["Give a reason."]}
-    assert denial(lambda: services.reopen(case, by=w.u["grid_leader"], note="复发")) == "“Reopen” is not yours to do on this case."
+    assert (
+        denial(lambda: services.reopen(case, by=w.u["grid_leader"], note="复发"))
+        == "“Reopen” is not yours to do on this case."
+    )
     case = services.reopen(fresh(case), by=staff, note="复发")
     assert (case.state, case.assignee, case.resolved_by) == (S.REGISTERED, None, None)
     assert case.rating == Rating.SATISFIED  # kept until it is rated again
@@ -757,7 +762,10 @@ def test_merging_a_dispatched_case_is_refused(w):
 def test_the_reporter_or_the_dispatcher_cancels_with_a_reason(w):
     case = resident_case(w)
     assert refusal(lambda: services.cancel(case, by=w.u["resident"], note="")) == {"note": ["Give a reason."]}
-    assert denial(lambda: services.cancel(case, by=w.u["grid_leader"], note="x")) == "“Cancel” is not yours to do on this case."
+    assert (
+        denial(lambda: services.cancel(case, by=w.u["grid_leader"], note="x"))
+        == "“Cancel” is not yours to do on this case."
+    )
     case = services.cancel(fresh(case), by=w.u["resident"], note="已自行解决")
     assert case.state == S.CANCELLED and len(audits(case, "cancel")) == 1
     by_code = services.cancel(resident_case(w), by=None, as_reporter=True, note="搞错了")

@@ -7,10 +7,19 @@ from .queries import is_manager
 
 def menu_for(user) -> list[dict]:
     """Navigation entries for this user's roles, as (label, url name) dicts."""
+    from fengchao.cases.catalogue import can_manage_catalogue
+    from fengchao.cases.views.inbox import actionable_count
+    from fengchao.cases.views.member import is_grid_member
+    from fengchao.cases.views.staff import can_work_cases
+    from fengchao.notices.services import unread_count
     from fengchao.registry import queries as registry
     from fengchao.registry.views.admin_pages import can_configure_care_tags
 
     items = [{"label": _("Home"), "url": "home"}]
+    if can_work_cases(user):
+        items.append({"label": _("Cases"), "url": "cases:list", "count": _once(actionable_count, user)})
+    if is_grid_member(user):
+        items.append({"label": _("On patrol"), "url": "cases_member:home"})
     if scope_paths(user):
         items.append({"label": _("Areas"), "url": "areas:browse"})
     if registry.can_use_registry(user):
@@ -28,6 +37,22 @@ def menu_for(user) -> list[dict]:
     if is_manager(user):
         items.append({"label": _("Department layers"), "url": "departments:layers"})
         items.append({"label": _("Boundary check"), "url": "areas:boundary_check"})
+    if can_manage_catalogue(user):
+        items.append({"label": _("Case settings"), "url": "catalogue:categories"})
     if user.is_staff:
         items.append({"label": _("Administration"), "url": "admin:index"})
+    # The bell sits apart from the menu (base.html), with the count of unread notifications.
+    items.append({"label": _("Notifications"), "url": "notices:list", "count": _once(unread_count, user), "bell": True})
     return items
+
+
+def _once(count, user):
+    """A count the template asks for only when it draws it (partial pages never do), computed once."""
+
+    def value():
+        memo = user.__dict__.setdefault("_nav_counts", {})
+        if count not in memo:
+            memo[count] = count(user)
+        return memo[count]
+
+    return value

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from fengchao.accounts.roles import Role
 from fengchao.areas.levels import AreaKind
 from fengchao.areas.models import Area, subtree_q
 
@@ -26,6 +25,7 @@ from ..choices import Channel
 from ..models import CaseAttachment, CaseEvent
 from ..workflow import available
 from .public import FormState, category_groups, event_label, new_idempotency_key, photo_response
+from .staff import can_work_cases
 
 LIST_SIZE = 20
 AREA_OPTIONS = 300
@@ -40,10 +40,6 @@ REPORT_FIELDS = ("area", "category", "description", "address", "lon", "lat", "cr
 REPORT_ERROR_FIELDS = {*REPORT_FIELDS, "photos", "after_photos", "location", "handled_on_spot"}
 
 
-# Who has a phone inbox: everyone who handles or checks cases (residents and merchants follow theirs by code).
-LOOP_ROLES = queries.CASE_ROLES | {Role.DEPARTMENT_HANDLER}
-
-
 def member_view(view):
     """Logged in and serving somewhere in the closed loop; everyone else finds nothing here (404)."""
 
@@ -51,7 +47,8 @@ def member_view(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         user = request.user
-        if not (user.is_superuser or any(h.role in LOOP_ROLES for h in queries.held_roles(user))):
+        # Everyone who handles or checks cases has the phone pages (residents follow theirs by code).
+        if not can_work_cases(user):
             raise Http404
         return view(request, *args, **kwargs)
 
