@@ -2,23 +2,24 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseState(models.TextChoices):
-    REPORTED = "reported", _("Reported")
-    ACCEPTED = "accepted", _("Accepted")
-    REJECTED = "rejected", _("Rejected")
-    REGISTERED = "registered", _("Registered")
-    DISPATCHED = "dispatched", _("Dispatched")
-    TAKEN = "taken", _("Being handled")
-    HOLD_REQUESTED = "hold_requested", _("On-hold requested")
-    ON_HOLD = "on_hold", _("On hold")
-    RESOLVED = "resolved", _("Resolved")
-    VERIFIED = "verified", _("Verified")
-    CLOSED = "closed", _("Closed")
-    RATED = "rated", _("Rated")
-    MERGED = "merged", _("Merged")
-    CANCELLED = "cancelled", _("Cancelled")
+    REPORTED = "reported", pgettext_lazy("case state", "Reported")
+    ACCEPTED = "accepted", pgettext_lazy("case state", "Accepted")
+    REJECTED = "rejected", pgettext_lazy("case state", "Rejected")
+    REGISTERED = "registered", pgettext_lazy("case state", "Registered")
+    DISPATCHED = "dispatched", pgettext_lazy("case state", "Dispatched")
+    TAKEN = "taken", pgettext_lazy("case state", "Being handled")
+    HOLD_REQUESTED = "hold_requested", pgettext_lazy("case state", "On-hold requested")
+    ON_HOLD = "on_hold", pgettext_lazy("case state", "On hold")
+    RESOLVED = "resolved", pgettext_lazy("case state", "Resolved")
+    VERIFIED = "verified", pgettext_lazy("case state", "Verified")
+    CLOSED = "closed", pgettext_lazy("case state", "Closed")
+    RATED = "rated", pgettext_lazy("case state", "Rated")
+    MERGED = "merged", pgettext_lazy("case state", "Merged")
+    CANCELLED = "cancelled", pgettext_lazy("case state", "Cancelled")
 
 
 # States in which a case no longer waits on anyone.
