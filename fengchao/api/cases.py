@@ -591,15 +591,7 @@ def case_duplicates(request, case_id: int = CaseId):
     """For the dispatcher deciding whether to merge (POST …/actions/merge with `into`)."""
     user = request.auth
     case = visible_case(user, case_id)
-    found = services.possible_duplicates(
-        category=case.category,
-        lon=case.lon,
-        lat=case.lat,
-        area=case.area,
-        description=case.description,
-        at=case.reported_at,
-        exclude_pk=case.pk,
-    )
+    found = services.duplicates_of(case)
     return _duplicates_out(user, found)
 
 

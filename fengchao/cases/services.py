@@ -958,6 +958,20 @@ def possible_duplicates(
     return sorted(found.values(), key=lambda c: c.reported_at, reverse=True)[:limit]
 
 
+def duplicates_of(case: Case, limit: int = 5) -> list[Case]:
+    """Possible duplicates of a case already recorded (what a dispatcher may merge it into)."""
+    return possible_duplicates(
+        category=case.category,
+        lon=case.lon,
+        lat=case.lat,
+        area=case.area,
+        description=case.description,
+        at=case.reported_at,
+        exclude_pk=case.pk,
+        limit=limit,
+    )
+
+
 def _normalise(text: str) -> str:
     return re.sub(r"[\W_]+", "", str(text or "")).lower()[:200]
 

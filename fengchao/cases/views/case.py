@@ -202,15 +202,7 @@ def _duplicates(user, case, actors) -> list:
     """Open cases nearby or alike, for a dispatcher who may still merge this one into one of them."""
     if Actor.DISPATCHER not in actors or case.state not in workflow.TRANSITIONS["merge"].sources:
         return []
-    found = services.possible_duplicates(
-        category=case.category,
-        lon=case.lon,
-        lat=case.lat,
-        area=case.area,
-        description=case.description,
-        at=case.reported_at,
-        exclude_pk=case.pk,
-    )
+    found = services.duplicates_of(case)
     if not found:
         return []
     visible = set(queries.cases_visible_to(user).filter(pk__in=[c.pk for c in found]).values_list("pk", flat=True))
