@@ -292,19 +292,19 @@ def test_one_failing_case_does_not_hold_up_the_others(tree, categories, clock_at
     clock_at.move_to(at(2026, 3, 10, 9, 0))
     first = report(tree, categories.litter, description="第一处垃圾堆放")
     report(tree, categories.litter, description="第二处垃圾堆放")
-    real_area_above = services._area_above
+    real_area_above = services.area_above
 
     def broken_for_first(case):
         if case.pk == first.pk:
             raise RuntimeError("bad data")
         return real_area_above(case)
 
-    monkeypatch.setattr(services, "_area_above", broken_for_first)
+    monkeypatch.setattr(services, "area_above", broken_for_first)
     assert handled(clock_at(at(2026, 3, 10, 11, 1))) == {"overdue": 1, "errors": 1}
     first.refresh_from_db()
     assert not first.is_overdue and actions(first)["overdue"] == 0  # rolled back whole, still due
 
-    monkeypatch.setattr(services, "_area_above", real_area_above)
+    monkeypatch.setattr(services, "area_above", real_area_above)
     assert handled(clock.sweep()) == {"overdue": 1}
 
 

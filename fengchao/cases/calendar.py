@@ -49,10 +49,10 @@ class WorkCalendar:
                 return start
             return self._at(day, self.periods[-1][1], start.tzinfo)
         if unit == LimitUnit.WORKING_HOURS:
-            return self._add_working_time(start, dt.timedelta(hours=amount))
+            return self.add_working_time(start, dt.timedelta(hours=amount))
         raise ValueError(f"unknown time-limit unit {unit!r}")
 
-    def _add_working_time(self, start: dt.datetime, remaining: dt.timedelta) -> dt.datetime:
+    def add_working_time(self, start: dt.datetime, remaining: dt.timedelta) -> dt.datetime:
         tz = start.tzinfo
         day = start.date()
         if remaining <= dt.timedelta(0):

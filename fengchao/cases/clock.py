@@ -173,10 +173,7 @@ def _warnings_due(now, work):
     within = Q(pk__in=[])
     for (stage, amount, unit), category_ids in categories_of_lead.items():
         lead = warning_lead(amount, unit, work) + dt.timedelta(seconds=1)
-        if unit == LimitUnit.NATURAL_DAYS:
-            horizon = now + lead
-        else:
-            horizon = work._add_working_time(timezone.localtime(now), lead)
+        horizon = now + lead if unit == LimitUnit.NATURAL_DAYS else work.add_working_time(timezone.localtime(now), lead)
         within |= Q(state__in=STATES_OF_STAGE[stage], category_id__in=category_ids, stage_deadline__lte=horizon)
     return _cases().filter(within, stage_warned=False, is_overdue=False, stage_deadline__gte=now)
 
@@ -228,7 +225,7 @@ def _claim(case: Case, **flags) -> bool:
 
 
 def _system_event(case, action, now, *, note="", data=None):
-    return services._event(case, action, None, now, note=note, data=data, actor_label=_("System"))
+    return services.write_event(case, action, None, now, note=note, data=data, actor_label=_("System"))
 
 
 def _deadline_text(case) -> str:
@@ -264,8 +261,8 @@ def _mark_overdue(case: Case, now, work, kind) -> bool:
     note = _("Overdue: the %(stage)s deadline was %(deadline)s.") % {"stage": stage, "deadline": _deadline_text(case)}
     _system_event(case, "overdue", now, note=note, data={"stage": case.stage})
     record("case.overdue", case, area=case.area, stage=case.stage, deadline=case.stage_deadline.isoformat())
-    area = services._area_above(case)
-    services._raise_supervision(
+    area = services.area_above(case)
+    services.raise_supervision(
         case, level=SupervisionLevel.NORMAL, by=None, instruction=note, area=area, stage=case.stage, now=now
     )
     notices.notify(
@@ -288,8 +285,8 @@ def _raise_card(case: Case, now, work, kind) -> bool:
         "stage": Stage(case.stage).label,
         "deadline": _deadline_text(case),
     }
-    row = services._raise_supervision(
-        case, level=level, by=None, instruction=note, area=services._area_above(case), stage=case.stage, now=now
+    row = services.raise_supervision(
+        case, level=level, by=None, instruction=note, area=services.area_above(case), stage=case.stage, now=now
     )
     if row is None:
         # This stage already had this card on an earlier pass through it (a case reopened or reworked):

@@ -156,7 +156,9 @@ def submit_case(
         # and the whole transaction rolls back.
         with transaction.atomic():
             case.save(force_insert=True)
-            event = _event(case, "report", by, now, to_state=CaseState.REPORTED, public=True, data={"channel": channel})
+            event = write_event(
+                case, "report", by, now, to_state=CaseState.REPORTED, public=True, data={"channel": channel}
+            )
             _attach(case, event, befores, AttachmentKind.BEFORE, by)
             record("case.report", case, actor=by, area=case.area, channel=channel, category=category.code)
             tallies.apply_change(None, case)
@@ -355,7 +357,7 @@ def _move(case, name, by, *, note="", now=None, checked=False, photos=(), photo_
         raise StaleRecord
     case.version += 1
     event_data = {k: _plain(v) for k, v in changes.items()}
-    event = _event(
+    event = write_event(
         case,
         name,
         by,
@@ -408,7 +410,7 @@ def _due_at(category: Category, start) -> dt.datetime:
     return at
 
 
-def _event(case, action, by, now, *, from_state="", to_state="", note="", public=False, data=None, actor_label=""):
+def write_event(case, action, by, now, *, from_state="", to_state="", note="", public=False, data=None, actor_label=""):
     if not actor_label:
         # An anonymous reporter's own steps are not signed with their name on the timeline.
         hidden = case.is_anonymous and by is not None and case.reporter_id == by.pk
@@ -623,7 +625,7 @@ def merge(case, *, into: Case, by, note: str = "", expected_version=None) -> Cas
             note=note or _("Same matter as %(number)s.") % {"number": into.number},
             merged_into=into,
         )
-        _event(
+        write_event(
             into,
             "merged_in",
             by,
@@ -678,7 +680,7 @@ def blow_whistle(case, *, by, level: str, departments, reason: str) -> Whistle:
         if not called:
             raise ValidationError({"departments": _("These departments are already working on this case.")})
         _touch(case)
-        _event(
+        write_event(
             case,
             "whistle",
             by,
@@ -720,7 +722,7 @@ def report_in(case, *, by) -> CoHandler:
         ):
             raise ValidationError({"action": _("Your department has already reported in.")})
         _touch(case)
-        _event(case, "report_in", by, now, public=True, data={"department": row.department_id, "late": late})
+        write_event(case, "report_in", by, now, public=True, data={"department": row.department_id, "late": late})
         record("case.report_in", case, actor=by, area=case.area, department=row.department_id, late=late)
     row.refresh_from_db()
     return row
@@ -740,7 +742,7 @@ def report_part(case, *, by, note: str, photos_in=()) -> CoHandler:
         if not CoHandler.objects.filter(pk=row.pk, part_done_at__isnull=True).update(part_done_at=now, part_note=note):
             raise ValidationError({"action": _("Your department has already reported its part.")})
         _touch(case)
-        event = _event(case, "part_done", by, now, note=note, data={"department": row.department_id})
+        event = write_event(case, "part_done", by, now, note=note, data={"department": row.department_id})
         _attach(case, event, checked, AttachmentKind.AFTER, by)
         record("case.part_done", case, actor=by, area=case.area, department=row.department_id)
         remaining = CoHandler.objects.filter(case=case, part_done_at__isnull=True).exists()
@@ -771,10 +773,10 @@ def supervise(case, *, by, level: int, instruction: str) -> Supervision:
         raise ValidationError({"instruction": _("Give an instruction.")})
     if case.state in FINAL_STATES:
         raise WrongState(case)
-    return _raise_supervision(case, level=level, by=by, instruction=instruction, area=_area_above(case))
+    return raise_supervision(case, level=level, by=by, instruction=instruction, area=area_above(case))
 
 
-def _raise_supervision(case, *, level, by, instruction, area, stage="", now=None) -> Supervision | None:
+def raise_supervision(case, *, level, by, instruction, area, stage="", now=None) -> Supervision | None:
     """Record a supervision and raise the case's level (never lowers it). Used by hand and by the clock."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -789,7 +791,7 @@ def _raise_supervision(case, *, level, by, instruction, area, stage="", now=None
         Case.objects.filter(pk=case.pk, supervision__lt=level).update(supervision=level, version=F("version") + 1)
         case.refresh_from_db()
         label = SupervisionLevel(level).label
-        _event(
+        write_event(
             case,
             "supervise",
             by,
@@ -812,7 +814,7 @@ def _raise_supervision(case, *, level, by, instruction, area, stage="", now=None
     return row
 
 
-def _area_above(case) -> Area:
+def area_above(case) -> Area:
     """The level above the tier that holds the case: who supervises it."""
     above = {Tier.GRID: case.community_pk, Tier.COMMUNITY: case.street_pk}.get(case.tier) or case.district_pk
     return Area.objects.get(pk=above or case.area_id)
@@ -830,7 +832,7 @@ def follow_up(case, *, by, note: str, rating: str = "") -> CaseEvent:
     now = timezone.now()
     with transaction.atomic():
         _touch(case)
-        event = _event(case, "follow_up", by, now, note=note, data={"rating": rating})
+        event = write_event(case, "follow_up", by, now, note=note, data={"rating": rating})
         record("case.follow_up", case, actor=by, area=case.area, rating=rating)
     return event
 
@@ -846,7 +848,7 @@ def add_note(case, *, by, note: str, photos_in=()) -> CaseEvent:
     now = timezone.now()
     with transaction.atomic():
         _touch(case)
-        event = _event(case, "note", by, now, note=note)
+        event = write_event(case, "note", by, now, note=note)
         _attach(case, event, checked, AttachmentKind.OTHER, by)
         record("case.note", case, actor=by, area=case.area)
     return event
