@@ -19,6 +19,7 @@ urlpatterns = [
     path("notifications/", include("fengchao.notices.urls")),
     path("", include("fengchao.cases.public_urls")),
     path("m/", include("fengchao.cases.member_urls")),
+    path("cases/figures/", include("fengchao.cases.figures_urls")),
     path("registry/excel/", include("fengchao.registry.excel.urls")),
     path("registry/", include("fengchao.registry.urls")),
     path("", include("fengchao.accounts.urls")),
