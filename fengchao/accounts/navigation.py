@@ -8,6 +8,7 @@ from .queries import is_manager
 def menu_for(user) -> list[dict]:
     """Navigation entries for this user's roles, as (label, url name) dicts."""
     from fengchao.cases.catalogue import can_manage_catalogue
+    from fengchao.cases.views.figures import sees_figures
     from fengchao.cases.views.inbox import actionable_count
     from fengchao.cases.views.member import is_grid_member
     from fengchao.cases.views.staff import can_work_cases
@@ -20,6 +21,8 @@ def menu_for(user) -> list[dict]:
         items.append({"label": _("Cases"), "url": "cases:list", "count": _once(actionable_count, user)})
     if is_grid_member(user):
         items.append({"label": _("On patrol"), "url": "cases_member:home"})
+    if sees_figures(user):
+        items.append({"label": _("Figures"), "url": "cases_figures:home"})
     if scope_paths(user):
         items.append({"label": _("Areas"), "url": "areas:browse"})
     if registry.can_use_registry(user):

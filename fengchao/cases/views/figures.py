@@ -20,7 +20,7 @@ from fengchao.areas.models import Area
 from fengchao.areas.scope import path_is_visible, scope_paths, scope_roots
 from fengchao.departments.models import Department
 
-from .. import kpis
+from .. import kpis, queries
 from ..choices import CaseState
 from ..exporting import export_kpis, figure_columns
 from ..models import Category
@@ -37,11 +37,16 @@ def sees_areas(user) -> bool:
     return bool(scope_paths(user, CASE_ROLES))
 
 
+def sees_figures(user) -> bool:
+    """Area figures for case roles; a department's figures for its handlers."""
+    return sees_areas(user) or bool(queries.department_roles(user))
+
+
 def visible_departments(user):
     """The departments whose figures the user may see: their own (handlers), those of their districts (admins)."""
     if user.is_superuser:
         return Department.objects.all()
-    own = {h.department_id for h in held_roles(user) if h.role == Role.DEPARTMENT_HANDLER and h.department_id}
+    own = queries.department_ids(user)
     districts = [h.path for h in held_roles(user) if h.role == Role.DISTRICT_ADMIN]
     visible = Department.objects.filter(pk__in=own)
     for path in districts:
@@ -152,9 +157,7 @@ def figures_home(request):
 
 def _breadcrumbs(user, area: Area) -> list[dict]:
     ancestors = Area.objects.filter(pk__in=area.ancestor_pks()).order_by("level")
-    return [
-{"area": a, "linked": path_is_visible(user, a.path, CASE_ROLES)} for a in ancestors
-    ]
+    return [{"area": a, "linked": path_is_visible(user, a.path, CASE_ROLES)} for a in ancestors]
 
 
 @login_required
