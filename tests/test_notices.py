@@ -38,10 +38,12 @@ def test_delivery_reaches_the_phone_after_commit_once(tree, immediate_tasks, dja
     assert Notification.objects.get().delivered_at is not None
 
 
-def test_a_notification_whose_enqueue_was_lost_is_queued_again_and_sent_once(tree, immediate_tasks):
+def test_a_notification_whose_enqueue_was_lost_is_queued_again_and_sent_once(tree, immediate_tasks, monkeypatch):
     member = tree.users["microgrid_member"]
-    with transaction.atomic():  # on-commit callbacks never run here: as if the process died after commit
-        services.notify([member.pk], kind="k", title="待办")
+    with monkeypatch.context() as lost:  # a task backend outside the database lost the delivery
+        lost.setattr(services, "_enqueue_delivery", lambda pks: None)
+        with transaction.atomic():
+            services.notify([member.pk], kind="k", title="待办")
     assert ConsoleBackend.sent == []
     assert services.requeue_undelivered() == 0  # too recent: its own enqueue may still be coming
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)):

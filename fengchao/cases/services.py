@@ -27,7 +27,7 @@ from fengchao.core.errors import StaleRecord
 from fengchao.notices import services as notices
 from fengchao.registry import validation
 
-from . import calendar, photos, tallies
+from . import calendar, photos, suggest, tallies
 from .choices import (
     FINAL_STATES,
     RESIDENT_CHANNELS,
@@ -187,7 +187,9 @@ def _clean_intake(**raw) -> dict:
     channel, by = raw["channel"], raw["by"]
     if channel not in Channel.values:
         raise ValidationError({"channel": _("Unknown channel “%(value)s”.") % {"value": channel}})
-    roles = {h.role for h in held_roles(by)} if by is not None else set()
+    # Only the member and staff channels depend on the roles held (the API and residents' channels do not).
+    serving_channel = channel not in RESIDENT_CHANNELS and channel != Channel.API
+    roles = {h.role for h in held_roles(by)} if by is not None and serving_channel else set()
     is_superuser = by is not None and by.is_superuser
     if channel == Channel.MEMBER and not (roles & GRID_ROLES or is_superuser):
         raise PermissionDenied(_("Only grid members report on patrol."))
@@ -198,10 +200,13 @@ def _clean_intake(**raw) -> dict:
 
     given = raw["category"]
     code = given.code if isinstance(given, Category) else str(given or "").strip()
-    subcategories = Category.objects.filter(parent=OuterRef("pk"))
-    category = Category.objects.filter(code=code, is_active=True).annotate(has_children=Exists(subcategories)).first()
-    if category is None or category.has_children:
-        raise ValidationError({"category": _("Choose a category from the list.")})
+    category = suggest.usable_category(code)
+    if category is None:  # not in this process's table yet (just added): ask the database
+        subcategories = Category.objects.filter(parent=OuterRef("pk"))
+        category = Category.objects.filter(code=code, is_active=True).annotate(has_children=Exists(subcategories))
+        category = category.first()
+        if category is None or category.has_children:
+            raise ValidationError({"category": _("Choose a category from the list.")})
 
     description = CONTROL.sub("", str(raw["description"] or "")).strip()
     if len(description) < 4:
@@ -211,9 +216,10 @@ def _clean_intake(**raw) -> dict:
 
     located_area, lon, lat = _locate(raw["area"], raw["lon"], raw["lat"], raw["crs"])
     # Members and staff report where they serve.
-    serving_channel = channel not in RESIDENT_CHANNELS and channel != Channel.API
-    serves_there = is_superuser or any(located_area.path.startswith(h.path) for h in held_roles(by))
-    if by is not None and serving_channel and not serves_there:
+    serves_there = not (by is not None and serving_channel and not is_superuser) or any(
+        located_area.path.startswith(h.path) for h in held_roles(by)
+    )
+    if not serves_there:
         raise ValidationError({"location": _("This place is outside the areas where you serve.")})
 
     anonymous = bool(raw["anonymous"])

@@ -30,6 +30,7 @@ class KeywordTable:
     stamp: tuple
     categories: dict  # pk -> Category (never handed out: callers get copies)
     keywords: tuple  # (normalised keyword, (pk, ...)), longest first
+    codes: dict  # code -> pk
 
 
 def normalise(text: str) -> str:
@@ -51,6 +52,17 @@ def suggest_categories(text: str, limit: int = 3) -> list[Category]:
                 scores[pk] = (hits + 1, matched + len(keyword))
     best = sorted(scores, key=lambda pk: (-scores[pk][0], -scores[pk][1], table.categories[pk].code))
     return [copy.copy(table.categories[pk]) for pk in best[:limit]]
+
+
+def usable_category(code: str) -> Category | None:
+    """The usable (active, leaf) category with this code from the same in-process table, or None.
+
+    Intake reads categories here instead of asking the database each time; a category taken out of use
+    on another server may still be accepted until the next stamp check (at most a minute).
+    """
+    table = _table()
+    pk = table.codes.get(code)
+    return copy.copy(table.categories[pk]) if pk is not None else None
 
 
 def clear_cache() -> None:
@@ -91,4 +103,5 @@ def _build(stamp: tuple) -> KeywordTable:
             if word:
                 owners.setdefault(word, []).append(category.pk)
     keywords = tuple(sorted(((word, tuple(pks)) for word, pks in owners.items()), key=lambda item: -len(item[0])))
-    return KeywordTable(stamp=stamp, categories=categories, keywords=keywords)
+    codes = {category.code: pk for pk, category in categories.items()}
+    return KeywordTable(stamp=stamp, categories=categories, keywords=keywords, codes=codes)

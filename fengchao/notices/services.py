@@ -1,4 +1,4 @@
-"""Creating notifications. Called inside the change's transaction; outside delivery runs after commit."""
+"""Creating notifications, inside the change's transaction; outside delivery is queued in that transaction too."""
 
 import datetime as dt
 
@@ -9,7 +9,7 @@ from .models import Notification
 
 
 def notify(user_ids, *, kind: str, title: str, body: str = "", url: str = "", case=None, exclude=None) -> int:
-    """One in-app notification per user (deduplicated, skipping `exclude`); sent on after commit."""
+    """One in-app notification per user (deduplicated, skipping `exclude`), queued for outside delivery."""
     ids = sorted({pk for pk in user_ids if pk and pk != getattr(exclude, "pk", exclude)})
     if not ids:
         return 0
@@ -17,8 +17,9 @@ def notify(user_ids, *, kind: str, title: str, body: str = "", url: str = "", ca
         Notification(recipient_id=pk, kind=kind, title=title[:200], body=body, url=url, case=case) for pk in ids
     )
     if rows and rows[0].pk is not None:
-        pks = [row.pk for row in rows]
-        transaction.on_commit(lambda: _enqueue_delivery(pks))
+        # Queued in the same transaction: with the database task backend the task row commits (or rolls back)
+        # together with the notifications, so no delivery is lost or sent for a change that never happened.
+        _enqueue_delivery([row.pk for row in rows])
     return len(rows)
 
 
