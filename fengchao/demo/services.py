@@ -29,6 +29,8 @@ from fengchao.departments.models import Department
 
 from . import names
 from .accounts import DEMO_PASSWORD
+from .cases import VERSION as CASES_VERSION
+from .cases import CasesResult, remove_cases, seed_cases
 from .layout import DEFAULT_SEED, DemoLayout, build_layout
 from .population import VERSION as POPULATION_VERSION
 from .population import PopulationResult, remove_population, write_population
@@ -64,7 +66,8 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
                 _("The demo district is seeded only into a database without areas; this one already has some.")
             )
         district, user_pks, population = _write(layout)
-        counts = {**layout.counts(), **population.counts}
+        cases = seed_cases(district, scale, seed=seed)
+        counts = {**layout.counts(), **population.counts, **_case_counts(cases)}
         record(
             SEEDED_ACTION,
             district,
@@ -79,8 +82,19 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
             population=population.pk_ranges,
             population_version=POPULATION_VERSION,
             population_s=round(population.seconds, 2),
+            # The seeded cases (a year of them, ending at the seeding), likewise.
+            cases=cases.pk_ranges,
+            cases_version=CASES_VERSION,
+            cases_s=round(cases.seconds, 2),
         )
     return SeedResult(district, True, counts, time.perf_counter() - started)
+
+
+def _case_counts(cases: CasesResult) -> dict:
+    """The case figures among the seeding's counts: cases, their events and whistles, and cases by state."""
+    counts = {name: n for name, n in cases.counts.items() if name != "states"}
+    counts.update({f"case.{state}": n for state, n in cases.counts.get("states", {}).items()})
+    return counts
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -246,6 +260,7 @@ def remove_demo() -> None:
         )
     try:
         with transaction.atomic():
+            remove_cases(district, event.data.get("cases", {}))
             remove_population(event.data.get("population", {}))
             RoleAssignment.objects.filter(user__in=seeded_users).delete()
             seeded_users.delete()

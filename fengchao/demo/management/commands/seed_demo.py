@@ -39,7 +39,8 @@ class Command(BaseCommand):
                     f"micro-grid members {counts['role.microgrid_member']}, accounts {counts['people']}; "
                     f"buildings {counts['building']}, households {counts['household']}, "
                     f"residents {counts['resident']}, places {counts['place']}, "
-                    f"organisations {counts['organisation']}."
+                    f"organisations {counts['organisation']}; "
+                    f"cases {counts.get('case', 0)} with {counts.get('case_event', 0)} timeline events."
                 )
             )
         else:

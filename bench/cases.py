@@ -1,0 +1,294 @@
+"""Case figures on PostgreSQL (127.0.0.1:5432): area KPIs over a year of a million cases, and HTTP intake.
+
+- `cases.kpi_ms_p95`: p95 of `kpis.area_kpis` for the last 12 months over areas of every level of the
+  district-scale demo (about 1,000,000 cases): the district, every street, 30 communities and 60 grids,
+  each timed three times after a warm-up pass (budget < 100 ms); `cases.kpi_ms_p95_district` the
+  district alone (20 times). The database `fengchao_bench_cases` is kept between runs and seeded again
+  only when its demo is older than the current cases (`fengchao.demo.cases.VERSION`).
+- `cases.intake_rps`: cases reported per second through `POST /api/cases` (token auth as a demo
+  member, a new idempotency key each time, a point inside a micro-grid so the locator runs, a category
+  chosen; validation, audit, tallies and notices all on) served by gunicorn with 2 workers on a free
+  loopback port, from 4 client threads with keep-alive connections, on the small demo in
+  `fengchao_bench_intake`; `cases.bare_insert_rps` the same requests to `/bench/bare-case`
+  (bench/bare_urls.py: one JSON parse and one `Case.objects.create`); `cases.intake_vs_bare_insert` their
+  ratio (budget ≥ 0.5). The two alternate in three rounds so both see the same machine.
+
+Each part runs in a child process with its own DATABASE_URL, whatever database the other groups use.
+"""
+
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+KPI_DB = "fengchao_bench_cases"
+INTAKE_DB = "fengchao_bench_intake"
+SEED = 20261122
+CLIENTS = 4
+ROUNDS = 3
+ROUND_S = 8.0
+MARK = "FIGURE "
+
+
+def run(emit) -> None:
+    for part, database in (("kpi", KPI_DB), ("intake", INTAKE_DB)):
+        for name, value, unit in _child(part, database):
+            emit(name, value, unit)
+
+
+def _child(part: str, database: str) -> list[tuple[str, float, str]]:
+    _ensure_database(database)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{database}",
+        "DJANGO_SETTINGS_MODULE": "fengchao.test_settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
+    }
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), part], env=env, stdout=subprocess.PIPE, text=True, check=False
+    )
+    figures = []
+    for line in done.stdout.splitlines():
+        if line.startswith(MARK):
+            name, value, unit = line[len(MARK) :].split(" ", 2)
+            figures.append((name, float(value), unit))
+    if done.returncode != 0:
+        print(f"cases: the {part} part failed (exit {done.returncode})", file=sys.stderr)
+    return figures
+
+
+def _ensure_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _figure(name: str, value: float, unit: str) -> None:
+    print(f"{MARK}{name} {value} {unit}", flush=True)
+
+
+def _note(text: str) -> None:
+    print(f"cases: {text}", file=sys.stderr, flush=True)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+# --- KPIs -----------------------------------------------------------------------------------------------
+
+
+def _kpi_part() -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from fengchao.areas.models import Area, subtree_q
+    from fengchao.cases import kpis
+    from fengchao.demo.services import find_demo_district
+
+    call_command("migrate", verbosity=0)
+    if not _current_district_demo():
+        _note("seeding the district-scale demo with its year of cases on PostgreSQL (many minutes)")
+        call_command("seed_demo", scale="district", reset=find_demo_district() is not None, verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    district = find_demo_district()
+    rnd = random.Random(SEED)
+    below = Area.objects.filter(subtree_q(district.path), is_active=True).order_by("pk")
+    streets = list(below.filter(level=2))
+    communities = rnd.sample(list(below.filter(level=3)), 30)
+    grids = rnd.sample(list(below.filter(level=4)), 60)
+    areas = [district, *streets, *communities, *grids]
+    since, until = kpis.last_months(12)
+
+    def timed(area) -> float:
+        started = time.perf_counter()
+        kpis.area_kpis(area, since=since, until=until)
+        return (time.perf_counter() - started) * 1000
+
+    for area in areas:  # warm the caches
+        timed(area)
+    timings = [(area, timed(area)) for _round in range(3) for area in areas]
+    slowest = sorted(timings, key=lambda pair: -pair[1])[:3]
+    _note("slowest KPI calls: " + ", ".join(f"{a.name} ({a.get_kind_display()}) {ms:.0f} ms" for a, ms in slowest))
+    _figure("cases.kpi_ms_p95", p95([ms for _area, ms in timings]), "ms")
+    _figure("cases.kpi_ms_p95_district", p95([timed(district) for _ in range(20)]), "ms")
+
+
+def _current_district_demo() -> bool:
+    from fengchao.audit.models import AuditEvent
+    from fengchao.demo.cases import VERSION
+
+    event = AuditEvent.objects.filter(action="demo.seeded").order_by("-pk").first()
+    if event is None:
+        return False
+    data = event.data
+    return (
+        data.get("scale") == "district"
+        and data.get("cases_version") == VERSION
+        and data.get("counts", {}).get("case", 0) > 500_000
+    )
+
+
+# --- intake over HTTP -----------------------------------------------------------------------------------
+
+
+def _intake_part() -> None:
+    from django.core.management import call_command
+
+    from fengchao.accounts.models import User
+    from fengchao.accounts.services import issue_api_token
+    from fengchao.areas.models import Area
+    from fengchao.cases.models import Category
+    from fengchao.demo.services import find_demo_district
+
+    call_command("migrate", verbosity=0)
+    if find_demo_district() is None:
+        _note("seeding the small demo on PostgreSQL")
+        call_command("seed_demo", scale="small", verbosity=0)
+    _token, raw = issue_api_token(User.objects.get(username="demo_member"), "bench", days=1)
+    points = list(
+        Area.objects.filter(kind="microgrid").values_list("pk", "centre_lon", "centre_lat", "name").order_by("pk")
+    )
+    parents = set(Category.objects.exclude(parent=None).values_list("parent_id", flat=True))
+    codes = list(
+        Category.objects.filter(is_active=True, photo_required=False)
+        .exclude(pk__in=parents)
+        .values_list("code", "name")
+        .order_by("code")
+    )
+    port = _free_port()
+    server = _start_server(port)
+    try:
+        _wait_until_up(port)
+        rnd = random.Random(SEED)
+        run_id = f"{os.getpid()}-{int(time.time())}"
+        counter = iter(range(10**9))
+        lock = threading.Lock()
+
+        def body() -> dict:
+            with lock:
+                n = next(counter)
+            pk, lon, lat, name = rnd.choice(points)
+            code, category = rnd.choice(codes)
+            return {
+                "category": code,
+                "description": f"{name}楼下{category}，请尽快处理（压测 {n}）",
+                "lon": round(lon, 6),
+                "lat": round(lat, 6),
+                "crs": "wgs84",
+                "address": f"{name}楼下",
+                "idempotency_key": f"bench-{run_id}-{n}",
+                "area": pk,
+            }
+
+        headers = {"Authorization": f"Bearer {raw}", "Content-Type": "application/json"}
+        targets = {"intake": "/api/cases", "bare": "/bench/bare-case"}
+        for path in targets.values():  # warm both up: imports, connections, the locator's index
+            _load(port, path, headers, body, seconds=2.0)
+        done = {name: 0 for name in targets}
+        spent = {name: 0.0 for name in targets}
+        for _round in range(ROUNDS):
+            for name, path in targets.items():
+                count, seconds = _load(port, path, headers, body, seconds=ROUND_S)
+                done[name] += count
+                spent[name] += seconds
+        intake, bare = done["intake"] / spent["intake"], done["bare"] / spent["bare"]
+        _figure("cases.intake_rps", intake, "cases/s")
+        _figure("cases.bare_insert_rps", bare, "cases/s")
+        _figure("cases.intake_vs_bare_insert", intake / bare, "ratio")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_server(port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+        "PYTHONPATH": str(ROOT),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production-0123456789abcdef"),
+        "FENGCHAO_ALLOW_DERIVED_KEYS": "1",
+        "SECURE_SSL_REDIRECT": "0",
+        "FENGCHAO_PLAIN_STATIC": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    command = [str(gunicorn), "fengchao.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    return subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=ROOT)
+
+
+def _wait_until_up(port: int, timeout: float = 60) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/login/")  # /healthz reports the worker too, which this server runs without
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("the benchmark server did not start")
+
+
+def _load(port: int, path: str, headers: dict, body, *, seconds: float) -> tuple[int, float]:
+    """Post from CLIENTS threads (one keep-alive connection each) for `seconds`; (successes, seconds taken)."""
+    import http.client
+
+    stop = time.perf_counter() + seconds
+    counts = [0] * CLIENTS
+    failures: list[str] = []
+
+    def client(slot: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.perf_counter() < stop:
+            conn.request("POST", path, body=json.dumps(body()).encode(), headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            if response.status == 201:
+                counts[slot] += 1
+            elif len(failures) < 3:
+                failures.append(f"{response.status} {payload[:200]!r}")
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(slot,)) for slot in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        _note(f"{path}: refused requests, e.g. {failures}")
+    return sum(counts), time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(ROOT), str(HERE)]
+    import django
+
+    django.setup()
+    {"kpi": _kpi_part, "intake": _intake_part}[sys.argv[1]]()
