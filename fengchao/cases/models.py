@@ -116,10 +116,6 @@ class Category(models.Model):
     def limit(self, stage: str) -> tuple[int, str]:
         return getattr(self, f"{stage}_limit"), getattr(self, f"{stage}_unit")
 
-    @property
-    def is_leaf(self) -> bool:
-        return not self.children.exists()
-
 
 class CategoryRevision(models.Model):
     """The settings of a category as they were from one edit to the next (the history of changes)."""
@@ -230,10 +226,6 @@ class Case(InArea, EncryptedPhone):
     def number(self) -> str:
         """Date of report and pk: unique without a second write, and `pk_from_number` reads it back."""
         return f"{timezone.localtime(self.reported_at):%Y%m%d}{self.pk:08d}"
-
-    @property
-    def public_label(self) -> str:
-        return f"{self.number} · {self.category.name}"
 
 
 def pk_from_number(number: str) -> int | None:

@@ -148,10 +148,6 @@ def case_or_404(user, pk, queryset=None):
     return case
 
 
-def can_use_cases(user) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or held_roles(user)))
-
-
 def _holds(user, roles, case) -> bool:
     return user.is_superuser or any(h.role in roles and h.covers(case) for h in held_roles(user))
 

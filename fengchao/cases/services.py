@@ -165,7 +165,7 @@ def submit_case(
             if handled_on_spot:
                 _handle_on_spot(case, by, now, afters)
             else:
-                _announce(case, TRANSITION_REPORT, by)
+                _announce(case, "report", by)
             if case.reporter_id is None:
                 notices.text_case_contact(
                     case,
@@ -178,9 +178,6 @@ def submit_case(
             raise
         return existing, False
     return case, True
-
-
-TRANSITION_REPORT = "report"
 
 
 def _clean_intake(**raw) -> dict:
@@ -809,7 +806,8 @@ def raise_supervision(case, *, level, by, instruction, area, stage="", now=None)
         record("case.supervise", case, actor=by, area=case.area, level=int(level), stage=stage)
         tallies.apply_change(before, case)
         notices.notify(
-            waiting_on(case) + holders(case, SUPERVISOR_ROLES) * (level >= SupervisionLevel.YELLOW),
+            # Cards reach the grid centre too, not only the people the case waits on.
+            waiting_on(case) + (holders(case, SUPERVISOR_ROLES) if level >= SupervisionLevel.YELLOW else []),
             kind="supervision",
             title=_("%(level)s on case %(number)s") % {"level": label, "number": case.number},
             body=instruction,

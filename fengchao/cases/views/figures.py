@@ -180,12 +180,8 @@ def area_figures(request, pk):
                 "cells": [_cell(column, child_figures) for column in columns],
             }
         )
-    states = [(CaseState(s).label, n) for s, n in figures["by_state"].items() if n]
-    chart = {
-        "states": [[str(label), n] for label, n in states],
-        "categories": [[row["name"], row["count"]] for row in figures["by_category"]["top"][:12]],
-        "labels": {"cases": _("Cases")},
-    }
+    states = _states(figures)
+    chart = _chart(figures, states)
     context = {
         "area": area,
         "crumbs": _breadcrumbs(user, area),
@@ -260,12 +256,8 @@ def department_figures(request, pk):
     period = Period(request.GET)
     figures = kpis.department_kpis(department, **period.kwargs())
     figures["open"] = kpis.open_count(figures)
-    states = [(CaseState(s).label, n) for s, n in figures["by_state"].items() if n]
-    chart = {
-        "states": [[str(label), n] for label, n in states],
-        "categories": [[row["name"], row["count"]] for row in figures["by_category"]["top"][:12]],
-        "labels": {"cases": _("Cases")},
-    }
+    states = _states(figures)
+    chart = _chart(figures, states)
     context = {
         "department": department,
         "period": period,
@@ -288,6 +280,19 @@ def department_figures(request, pk):
 
 
 # --- presentation ------------------------------------------------------------------------------------------
+
+
+def _states(figures) -> list[tuple]:
+    return [(CaseState(s).label, n) for s, n in figures["by_state"].items() if n]
+
+
+def _chart(figures, states) -> dict:
+    """The data the state and category charts draw (passed to figures.js with json_script)."""
+    return {
+        "states": [[str(label), n] for label, n in states],
+        "categories": [[row["name"], row["count"]] for row in figures["by_category"]["top"][:12]],
+        "labels": {"cases": _("Cases")},
+    }
 
 
 def _percent(value) -> str:
