@@ -228,3 +228,31 @@ def test_figures_take_a_constant_handful_of_queries(w):
     with CaptureQueriesContext(connection) as queries:
         kpis.area_kpis(w.t.district, category=w.c.parent)
     assert len(queries) == 3  # and the category tree, for a category filter
+
+
+def test_a_moved_community_takes_its_cases_figures_and_scope_along(w):
+    """Tallies count a case in every area above it, and scopes read the case's lineage: both follow a move."""
+    from django.http import Http404
+
+    from fengchao.areas.services import move_area
+    from fengchao.cases.queries import case_or_404
+    from tests.case_factories import assert_tallies_match_a_rebuild
+
+    start = at("2026-03-02")
+    closed = w.to(w.report(w.c.litter, start), "rate", start)
+    waiting = w.report(w.c.litter, start)
+    assert kpis.area_kpis(w.t.street_a)["cases"] == 2 and kpis.area_kpis(w.t.street_b)["cases"] == 0
+
+    move_area(w.t.community_a, w.t.street_b, local_code="2")
+
+    assert kpis.area_kpis(w.t.street_a)["cases"] == 0
+    moved = kpis.area_kpis(w.t.street_b)
+    assert moved["cases"] == 2 and moved["rates"]["satisfaction"] == 1.0
+    assert kpis.area_kpis(w.t.district)["cases"] == 2
+    assert kpis.children_kpis(w.t.street_b)[w.t.community_a.pk]["cases"] == 2
+    assert_tallies_match_a_rebuild()
+    assert set(Case.objects.values_list("street_pk", flat=True)) == {w.t.street_b.pk}
+    for case in (closed, waiting):
+        assert case_or_404(w.u["outsider_street_staff"], case.pk).pk == case.pk  # street B's staff now
+        with pytest.raises(Http404):
+            case_or_404(w.u["street_staff"], case.pk)

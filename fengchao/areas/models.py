@@ -2,7 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .fields import PathField
-from .levels import AreaKind, DedicatedKind
+from .levels import LINEAGE_FIELD_OF_LEVEL, AreaKind, DedicatedKind
 
 
 def subtree_upper_bound(path: str) -> str:
@@ -96,6 +96,10 @@ class Area(models.Model):
     @property
     def has_boundary(self) -> bool:
         return self.boundary is not None
+
+    def lineage_above(self) -> dict[str, int | None]:
+        """The lineage columns of the levels above this area's own, with their values (what a move changes)."""
+        return {LINEAGE_FIELD_OF_LEVEL[level]: self.lineage_pk(level) for level in range(1, self.level)}
 
     def lineage_pk(self, level: int):
         return {1: self.district_pk, 2: self.street_pk, 3: self.community_pk, 4: self.grid_pk, 5: self.pk}[level]

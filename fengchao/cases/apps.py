@@ -6,3 +6,6 @@ class CasesConfig(AppConfig):
     name = "fengchao.cases"
     label = "cases"
     verbose_name = _("Cases")
+
+    def ready(self):
+        from . import signals  # noqa: F401 -- connects the receivers

@@ -1,7 +1,8 @@
 """Figures of the closed loop per area and per department: counts by state and category, the rates, stage times.
 
-Areas down to grid level sum their `CaseTally` rows (kept in each change's transaction), so a district
-over a year of a million cases sums tallies, never scans cases. Micro-grids lie below the tallies'
+Areas down to grid level sum their own `CaseTally` rows (kept in each change's transaction, one row per
+month and category for the whole subtree), so a district over a year of millions of cases sums at most
+12 × categories rows, never scans cases. Micro-grids lie below the tallies'
 granularity and departments are not a tally dimension: those aggregate the `Case` rows directly, with
 conditional aggregates that count exactly what `tallies.contribution` counts. Both paths end in
 `figures_from`, so the formulas live in one place (they are written out in docs/cases.md, "Figures"):
@@ -23,15 +24,12 @@ from collections import defaultdict
 from django.db.models import Count, DurationField, F, Q, Sum
 from django.utils import timezone
 
-from fengchao.areas.models import Area, subtree_q
+from fengchao.areas.models import Area
 
 from .choices import FINAL_STATES, CaseState, Rating
 from .models import DURATION_MEASURES, MEASURES, Case, CaseTally, Category
 from .tallies import STAGE_SPANS
 
-# Tallies are kept per grid (or per area above grid level): a grid's lineage column covers its cases.
-TALLY_LINEAGE_OF_LEVEL = {2: "street_pk", 3: "community_pk", 4: "grid_pk"}
-CASE_LINEAGE_OF_LEVEL = {1: "district_pk", 2: "street_pk", 3: "community_pk", 4: "grid_pk", 5: "area_id"}
 MICROGRID_LEVEL = 5
 
 # (name, numerator measures, denominator measure)
@@ -221,12 +219,6 @@ def _rows_by_category(queryset, aggregates, *, durations_as_interval: bool) -> d
     return {row["category_id"]: _measures(row, durations_as_interval) for row in rows}
 
 
-def _tallies_of(area: Area):
-    if area.level == 1:
-        return CaseTally.objects.filter(subtree_q(area.path, "area__"))
-    return CaseTally.objects.filter(**{TALLY_LINEAGE_OF_LEVEL[area.level]: area.pk})
-
-
 def area_kpis(area: Area, *, since: dt.date | None = None, until: dt.date | None = None, category=None) -> dict:
     """The figures of an area's cases reported in the months from `since` to `until` (both 1st of a month)."""
     categories = category_leaves(category)
@@ -234,7 +226,7 @@ def area_kpis(area: Area, *, since: dt.date | None = None, until: dt.date | None
         cases = Case.objects.filter(area=area).filter(_case_filter(since, until, categories))
         rows = _rows_by_category(cases, case_measure_aggregates(), durations_as_interval=True)
     else:
-        tallies = _tallies_of(area).filter(_tally_filter(since, until, categories))
+        tallies = CaseTally.objects.filter(area=area).filter(_tally_filter(since, until, categories))
         rows = _rows_by_category(tallies, _tally_sums(), durations_as_interval=False)
     return figures_from(rows)
 
@@ -257,10 +249,11 @@ def children_kpis(area: Area, *, since=None, until=None, category=None) -> dict[
         source = Case.objects.filter(grid_pk=area.pk).filter(_case_filter(since, until, categories))
         column, aggregates, interval = "area_id", case_measure_aggregates(), True
     else:
-        source = _tallies_of(area).filter(_tally_filter(since, until, categories))
-        column, aggregates, interval = TALLY_LINEAGE_OF_LEVEL[child_level], _tally_sums(), False
+        children = CaseTally.objects.filter(area__in=Area.objects.filter(parent=area).values("pk"))
+        source = children.filter(_tally_filter(since, until, categories))
+        column, aggregates, interval = "area_id", _tally_sums(), False
     result = {}
-    for row in source.filter(**{f"{column}__isnull": False}).values(column).annotate(**aggregates).order_by():
+    for row in source.values(column).annotate(**aggregates).order_by():
         totals = _measures(row, interval)
         result[row[column]] = {
             "cases": totals["reported"],

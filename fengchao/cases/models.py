@@ -379,31 +379,24 @@ MEASURES = STATE_MEASURES + FLOW_MEASURES + DURATION_MEASURES
 
 
 class CaseTally(models.Model):
-    """Running counts per leaf area (the case's grid, or its own area above grid level), month and category.
+    """Running counts of the cases reported in a month, of a category, in the subtree of an area.
 
-    Maintained in the transaction of every case change (see `tallies.py`), so area KPIs over
-    millions of cases sum a few thousand rows instead of scanning the cases.
+    Kept for every area of a case's lineage down to grid level, in the transaction of every case
+    change (see `tallies.py`), so any area's KPIs sum at most months × categories rows, however many
+    millions of cases lie below it.
     """
 
     area = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
-    street_pk = models.BigIntegerField(null=True)
-    community_pk = models.BigIntegerField(null=True)
-    grid_pk = models.BigIntegerField(null=True)
     month = models.DateField()
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["area", "month", "category"], name="one_tally_per_cell")]
-        indexes = [
-            models.Index(fields=["street_pk", "month"]),
-            models.Index(fields=["community_pk", "month"]),
-            models.Index(fields=["grid_pk", "month"]),
-            models.Index(fields=["month"]),
-        ]
+        indexes = [models.Index(fields=["month"])]
 
     def __str__(self):
         return f"{self.area_id} {self.month:%Y-%m} {self.category_id}"
 
 
 for _measure in MEASURES:
-    CaseTally.add_to_class(_measure, models.BigIntegerField(default=0))
+    CaseTally.add_to_class(_measure, models.BigIntegerField(default=0, db_default=0))  # upserts name only the changed

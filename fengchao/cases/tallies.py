@@ -1,8 +1,13 @@
 """Keep `CaseTally` in step with the cases, inside the transaction of each change.
 
-A case's contribution to its tally cell is a pure function of its fields; a change adds
-`contribution(after) - contribution(before)` with one upsert, so the tallies are exact and can be
-rebuilt from the cases at any time (`rebuild`).
+A tally row holds the cases reported in one month, of one category, anywhere in the subtree of one
+area: a case counts in the row of its grid, community, street and district (each area of its
+lineage down to grid level; micro-grids lie below the tallies). So the figures of any area are the
+sum of at most months × categories rows, however many cases lie below it.
+
+A case's contribution is a pure function of its fields; a change adds `contribution(after) -
+contribution(before)` to each row of its lineage with one upsert, so the tallies are exact and can
+be rebuilt from the cases at any time (`rebuild`).
 """
 
 from collections import defaultdict
@@ -20,13 +25,16 @@ STAGE_SPANS = {
     "handle_seconds": ("taken_at", "resolved_at"),
     "verify_seconds": ("resolved_at", "verified_at"),
 }
+TALLY_COLUMNS = ("area_id", "month", "category_id", *MEASURES)
+# The lineage columns of a case whose areas have tally rows (the case's own area included when it is one of them).
+TALLY_LINEAGE = ("district_pk", "street_pk", "community_pk", "grid_pk")
 
 
-def cell_of(case: Case) -> tuple:
-    """(tally area, month, category): the grid for cases below grid level, else the case's own area."""
-    area_id = case.grid_pk or case.area_id
+def cells_of(case: Case) -> list[tuple]:
+    """The (area, month, category) rows a case counts in: one per area of its lineage down to grid level."""
     month = timezone.localtime(case.reported_at).date().replace(day=1)
-    return area_id, month, case.category_id
+    areas = {getattr(case, column) for column in TALLY_LINEAGE} - {None}
+    return [(area_id, month, case.category_id) for area_id in sorted(areas)]
 
 
 def contribution(case: Case) -> dict[str, int]:
@@ -55,39 +63,46 @@ def contribution(case: Case) -> dict[str, int]:
 
 
 def snapshot(case: Case) -> tuple:
-    return cell_of(case), contribution(case), (case.street_pk, case.community_pk, case.grid_pk)
+    return cells_of(case), contribution(case)
 
 
 def apply_change(before: tuple | None, after: Case | None) -> None:
     """Move the tallies from a case's `snapshot` before a change to the case as it is now."""
     deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lineage = {}
-    if before is not None:
-        cell, counts, lin = before
-        lineage[cell] = lin
-        for name, value in counts.items():
-            deltas[cell][name] -= value
-    if after is not None:
-        cell, counts, lin = snapshot(after)
-        lineage[cell] = lin
-        for name, value in counts.items():
-            deltas[cell][name] += value
-    for cell, changes in deltas.items():
-        changes = {k: v for k, v in changes.items() if v}
-        if changes:
-            _upsert([(cell, lineage[cell], changes)])
+    for snap, sign in ((before, -1), (None if after is None else snapshot(after), 1)):
+        if snap is None:
+            continue
+        cells, counts = snap
+        for cell in cells:
+            for name, value in counts.items():
+                deltas[cell][name] += sign * value
+    _upsert([(cell, changes) for cell, changes in deltas.items()])
 
 
 def add_many(cases) -> None:
-    """Add new cases (bulk seeding) to their tallies in a few statements."""
+    """Add new cases (bulk seeding, a rebuild) to their tallies in a few statements."""
     cells: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    lineage = {}
     for case in cases:
-        cell, counts, lin = snapshot(case)
-        lineage[cell] = lin
-        for name, value in counts.items():
-            cells[cell][name] += value
-    _upsert([(cell, lineage[cell], counts) for cell, counts in cells.items()])
+        case_cells, counts = snapshot(case)
+        for cell in case_cells:
+            for name, value in counts.items():
+                cells[cell][name] += value
+    _upsert(list(cells.items()))
+
+
+def move(cases, lineage: dict[str, int | None]) -> None:
+    """Move cases' counts to the rows of their new lineage (their area moved under another parent)."""
+    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for case in cases.iterator(chunk_size=2000):
+        counts = contribution(case)
+        before = cells_of(case)
+        for column, pk in lineage.items():
+            setattr(case, column, pk)
+        for cells, sign in ((before, -1), (cells_of(case), 1)):
+            for cell in cells:
+                for name, value in counts.items():
+                    deltas[cell][name] += sign * value
+    _upsert(list(deltas.items()))
 
 
 def rebuild() -> int:
@@ -105,26 +120,32 @@ def rebuild() -> int:
     return total + len(batch)
 
 
-def _upsert(rows) -> None:
-    """INSERT … ON CONFLICT DO UPDATE adding the deltas (SQLite ≥ 3.24 and PostgreSQL alike)."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(CaseTally._meta.db_table)
-    columns = ["area_id", "month", "category_id", "street_pk", "community_pk", "grid_pk", *MEASURES]
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+def upsert_sql(rows: int, measures: tuple[str, ...] = MEASURES) -> str:
+    """INSERT … ON CONFLICT DO UPDATE adding `rows` rows of the given measures (SQLite ≥ 3.24 and PostgreSQL alike)."""
     quote = connection.ops.quote_name
-    updates = ", ".join(f"{quote(m)} = {table}.{quote(m)} + excluded.{quote(m)}" for m in MEASURES)
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    table = quote(CaseTally._meta.db_table)
+    columns = ("area_id", "month", "category_id", *measures)
+    updates = ", ".join(f"{quote(m)} = {table}.{quote(m)} + excluded.{quote(m)}" for m in measures)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * rows)
+    # Table and column names come from the model, values are parameters.
+    return (
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES {values} "  # noqa: S608
+        f"ON CONFLICT (area_id, month, category_id) DO UPDATE SET {updates}"
+    )
+
+
+def _upsert(rows: list[tuple[tuple, dict]]) -> None:
+    """Add (cell, deltas) rows, in cell order so that concurrent changes lock shared rows in the same order.
+
+    Only the measures that change are written (a new case moves two of the forty), the others keep
+    their value or their default of zero.
+    """
+    rows = sorted((cell, changes) for cell, changes in rows if any(changes.values()))
+    measures = tuple(m for m in MEASURES if any(changes.get(m) for _cell, changes in rows))
     for start in range(0, len(rows), 200):
         chunk = rows[start : start + 200]
         params = []
-        for (area_id, month, category_id), lineage, counts in chunk:
-            params += [area_id, month, category_id, *lineage, *(counts.get(m, 0) for m in MEASURES)]
-        # Table and column names come from the model, values are parameters.
-        values = ", ".join([placeholders] * len(chunk))
-        sql = (
-            f"INSERT INTO {table} ({quoted}) VALUES {values} "  # noqa: S608
-            f"ON CONFLICT (area_id, month, category_id) DO UPDATE SET {updates}"
-        )
+        for cell, counts in chunk:
+            params += [*cell, *(counts.get(m, 0) for m in measures)]
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(upsert_sql(len(chunk), measures), params)

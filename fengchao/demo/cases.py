@@ -14,11 +14,17 @@ A million cases through the services would take hours, so the rows are made here
 store them and inserted in bulk (COPY on PostgreSQL), with primary keys chosen up front in the order
 of the reports. Cases that go straight along the main path (about seven in eight) are planned a chunk
 at a time with numpy: their times, states, supervision and tallies are array arithmetic, and their
-timelines are written by one INSERT … SELECT per chunk from the case rows themselves, with each area's
-desk and verifier in small temporary tables. The others walk through `_Walker` one by one and get
-their events row by row. Supervision events are written from the supervision rows, for both kinds.
+timelines are written by one INSERT … SELECT per step and chunk from the case rows themselves, with each
+area's desk and verifier in small temporary tables. The others walk through `_Walker` one by one and
+get their events row by row. Supervision events are written from the supervision rows, for both kinds.
 Deadlines use `WorkClock`, the work calendar precomputed per day on epoch seconds; the tests check that
 it agrees with `WorkCalendar.add`, and that the tallies written here equal a `tallies.rebuild()`.
+
+Planning (`_Planner`) touches no database, so at district scale a forked helper plans the next chunk
+while this process writes the last one; the writer drops the plain indexes of the empty case, event
+and tally tables and builds them once at the end, under a larger SQLite page cache. What is left is
+database work: at a million cases, about nine million events and the 21 indexes of the case table,
+most of the time goes to SQLite inserting rows and building indexes.
 
 The caller (services.seed_demo) writes the audit event, with the ranges of primary keys written here
 so that a reset removes exactly these rows (`remove_cases`).
@@ -79,13 +85,16 @@ from fengchao.registry.models import Building
 
 from . import names
 from .layout import DEFAULT_SEED
-from .population import CACHE_KIB, _sqlite_cache
+from .population import _sqlite_cache
 
 # Bump when the cases change, so benchmark databases seeded before are seeded again.
 VERSION = 1
 TOTAL = {"district": 1_000_000, "small": 5_000}
 CHUNK = 50_000  # cases planned and written at a time
 LARGE = 100_000  # from this many cases on: plan in a helper process, build indexes at the end, a larger page cache
+# SQLite's page cache while writing a large seed: pages written in the transaction and spilled to the WAL are
+# slow to read back when the indexes are built at the end (the setting is 64 MB).
+CACHE_KIB = 2_000_000
 DAYS = 365
 STUCK_DAYS = 45  # cases reported this recently may stick in an open state
 
@@ -1084,7 +1093,6 @@ CO_HANDLER_COLUMNS = (
     "part_done_at", "part_note", "is_late",
 )  # fmt: skip
 SUPERVISION_COLUMNS = ("id", "case_id", "level", "by_id", "at", "area_id", "stage", "instruction")
-TALLY_COLUMNS = ("area_id", "month", "category_id", "street_pk", "community_pk", "grid_pk", *MEASURES)
 
 
 @dataclass
@@ -1602,25 +1610,33 @@ class _Writer:
     # tallies ---------------------------------------------------------------------------------------------------------
 
     def _write_tallies(self, cursor) -> None:
+        """Sum the cases' leaf cells, then add each leaf cell to the rows of its lineage (as `tallies.cells_of`)."""
         if not self.tally_keys:
             return
-        cells, sums = _sum_by_key(np.concatenate(self.tally_keys), np.concatenate(self.tally_sums))
+        leaves, sums = _sum_by_key(np.concatenate(self.tally_keys), np.concatenate(self.tally_sums))
         demo, months = self.demo, self.months
-        lineage = {
-            cell: (street, community, cell)
-            for cell, street, community in zip(
-                demo.place_cell.tolist(), demo.place_street.tolist(), demo.place_community.tolist(), strict=True
-            )
+        leaf_areas = (leaves >> 24) // 64
+        month_and_category = leaves - ((leaf_areas * 64) << 24)
+        distinct, index = np.unique(leaf_areas, return_inverse=True)
+        lineage_of = {
+            int(cell): place.lineage for cell, place in zip(demo.place_cell.tolist(), demo.places, strict=True)
         }
+        keys, values = [], []
+        for level in range(4):
+            ancestor = np.array([lineage_of[int(a)][level] or 0 for a in distinct], dtype=np.int64)[index]
+            kept = ancestor > 0
+            keys.append(((ancestor[kept] * 64) << 24) + month_and_category[kept])
+            values.append(sums[kept])
+        cells, sums = _sum_by_key(np.concatenate(keys), np.concatenate(values))
         rows = []
         for key, measures in zip(cells.tolist(), sums.tolist(), strict=True):
             category = key & ((1 << 24) - 1)
             area, month = divmod(key >> 24, 64)
-            rows.append((area, months[month], category, *lineage[area], *measures))
-        if CaseTally.objects.filter(subtree_q(demo.district.path, "area__")).exists():
+            rows.append((area, months[month], category, *measures))
+        if CaseTally.objects.filter(area=demo.district).exists():
             _upsert_tallies(cursor, rows)
         else:  # a fresh district: every cell is new
-            _insert(cursor, CaseTally, TALLY_COLUMNS, rows)
+            _insert(cursor, CaseTally, tallies.TALLY_COLUMNS, rows)
 
     def result(self, seconds: float) -> CasesResult:
         counts = {**self.counts, "states": dict(sorted(self.states.items()))}
@@ -1644,18 +1660,8 @@ def _sum_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _upsert_tallies(cursor, rows: list) -> None:
-    """Add the cells to CaseTally (INSERT … ON CONFLICT DO UPDATE, as tallies does, on SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    quote = connection.ops.quote_name
-    table = _table(CaseTally)
-    columns = ", ".join(quote(c) for c in TALLY_COLUMNS)
-    updates = ", ".join(f"{quote(m)} = {table}.{quote(m)} + excluded.{quote(m)}" for m in MEASURES)
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(TALLY_COLUMNS))}) "  # noqa: S608
-        f"ON CONFLICT (area_id, month, category_id) DO UPDATE SET {updates}"
-    )
-    cursor.executemany(sql, rows)
+    """Add the cells to CaseTally with the upsert `tallies` uses, on SQLite and PostgreSQL."""
+    cursor.executemany(tallies.upsert_sql(1), rows)
 
 
 def _table(model) -> str:

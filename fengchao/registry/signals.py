@@ -2,7 +2,6 @@
 
 from django.dispatch import receiver
 
-from fengchao.areas.levels import LINEAGE_FIELD_OF_LEVEL
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.signals import subtree_moved
 
@@ -12,9 +11,7 @@ from .models import Building, Household, Organisation, Place, Resident, Resident
 @receiver(subtree_moved)
 def follow_moved_subtree(sender, area: Area, old_path, new_path, **kwargs):
     # Only the ancestors above the moved area changed; the lineage from its own level down is the same pks.
-    above = {
-        LINEAGE_FIELD_OF_LEVEL[level]: getattr(area, LINEAGE_FIELD_OF_LEVEL[level]) for level in range(1, area.level)
-    }
+    above = area.lineage_above()
     if not above:
         return
     moved_areas = Area.objects.filter(subtree_q(new_path)).values("pk")
