@@ -231,15 +231,15 @@ def test_departments_not_reporting_in_time_are_marked_late_once(tree, categories
 # ---- notices reach the outside backend -------------------------------------------------------------------
 
 
-def test_overdue_notices_reach_the_sms_backend_through_the_delivery_task(
-    tree, categories, clock_at, settings, django_capture_on_commit_callbacks
-):
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+def test_overdue_notices_reach_the_sms_backend_through_the_outbox(tree, categories, clock_at):
+    from fengchao.notices.outbox import deliver_pending
+
     clock_at.move_to(at(2026, 3, 10, 9, 0))
     report(tree, categories.litter)
+    deliver_pending()
     ConsoleBackend.sent.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        assert handled(clock_at(at(2026, 3, 10, 11, 1))) == {"overdue": 1}
+    assert handled(clock_at(at(2026, 3, 10, 11, 1))) == {"overdue": 1}
+    assert deliver_pending() == 3
     texts = {phone: text for phone, text in ConsoleBackend.sent}
     supervisors = [tree.users[Role.DISTRICT_ADMIN], tree.users[Role.STREET_STAFF]]
     assert all("is overdue" in texts[user.phone] for user in supervisors)

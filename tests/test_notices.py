@@ -1,10 +1,9 @@
-import datetime as dt
+import threading
 
 import pytest
-import time_machine
 from django.db import transaction
 
-from fengchao.notices import services
+from fengchao.notices import outbox, services
 from fengchao.notices.backends import ConsoleBackend
 from fengchao.notices.models import Notification
 
@@ -30,26 +29,66 @@ def test_notify_writes_one_row_per_person_and_skips_the_actor(tree):
     assert services.unread_count(member) == 0
 
 
-def test_delivery_reaches_the_phone_after_commit_once(tree, immediate_tasks, django_capture_on_commit_callbacks):
+def test_a_query_of_users_notifies_each_once_without_reading_them(tree, django_assert_num_queries):
+    from fengchao.accounts.models import RoleAssignment
+
+    staff, member = tree.users["community_staff"], tree.users["microgrid_member"]
+    everyone_twice = RoleAssignment.objects.values_list("user_id", flat=True).union(
+        RoleAssignment.objects.values_list("user_id", flat=True), all=True
+    )
+    users = RoleAssignment.objects.filter(user_id__in=everyone_twice).values_list("user_id", flat=True)
+    with django_assert_num_queries(1):
+        made = services.notify(users, kind="k", title="全体", body="通知", url="/x/", exclude=staff)
+    holders = set(RoleAssignment.objects.exclude(user=staff).values_list("user_id", flat=True))
+    assert made == len(holders) > 1
+    rows = Notification.objects.all()
+    assert sorted(r.recipient_id for r in rows) == sorted(holders)  # one each, the actor left out
+    assert {(r.kind, r.title, r.body, r.url, r.read_at, r.delivered_at) for r in rows} == {
+        ("k", "全体", "通知", "/x/", None, None)
+    }
+    assert all(r.created_at is not None for r in rows)
+    assert services.unread_count(member) == 1
+
+
+def test_the_outbox_sends_each_notification_to_the_phone_once(tree):
     member = tree.users["microgrid_member"]
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+    with transaction.atomic():
         services.notify([member.pk], kind="k", title="有新的事件", body="请处理")
+    ConsoleBackend.sent.clear()
+    assert outbox.deliver_pending() == 1
     assert ConsoleBackend.sent == [(member.phone, "有新的事件 请处理")]
     assert Notification.objects.get().delivered_at is not None
+    assert outbox.deliver_pending() == 0
+    assert len(ConsoleBackend.sent) == 1
 
 
-def test_a_notification_whose_enqueue_was_lost_is_queued_again_and_sent_once(tree, immediate_tasks, monkeypatch):
+def test_a_notice_another_worker_claimed_is_not_sent_again(tree, monkeypatch):
     member = tree.users["microgrid_member"]
-    with monkeypatch.context() as lost:  # a task backend outside the database lost the delivery
-        lost.setattr(services, "_enqueue_delivery", lambda pks: None)
-        with transaction.atomic():
-            services.notify([member.pk], kind="k", title="待办")
+    services.notify([member.pk], kind="k", title="待办")
+    listed_here = list(outbox._pending(10))  # this worker lists it ...
+    assert outbox.deliver_pending() == 1  # ... another worker sends it meanwhile
+    ConsoleBackend.sent.clear()
+    monkeypatch.setattr(outbox, "_pending", lambda limit: listed_here)
+    assert outbox.deliver_pending() == 0  # this worker's claim fails: not sent twice
     assert ConsoleBackend.sent == []
-    assert services.requeue_undelivered() == 0  # too recent: its own enqueue may still be coming
-    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)):
-        assert services.requeue_undelivered() == 1
-        assert services.requeue_undelivered() == 0
-    assert ConsoleBackend.sent == [(member.phone, "待办")]
+
+
+def test_the_outbox_loop_drains_until_stopped(tree, monkeypatch, settings):
+    member = tree.users["microgrid_member"]
+    services.notify([member.pk], kind="k", title="待办")
+    stop, passes, drain = threading.Event(), [], outbox.deliver_pending
+
+    def one_pass(limit=500):
+        passes.append(drain(limit))
+        stop.set()
+
+    monkeypatch.setattr(outbox, "deliver_pending", one_pass)
+    monkeypatch.setattr(outbox, "close_old_connections", lambda: None)  # the test's own connection stays
+    monkeypatch.setattr(outbox.connection, "close", lambda: None)
+    outbox.run_forever(stop, seconds=0)
+    assert passes == [1] and ConsoleBackend.sent[-1] == (member.phone, "待办")
+    settings.NOTICES_DELIVERY_SECONDS = 0
+    assert outbox.start_outbox_thread(threading.Event()) is None  # turned off: a separate process drains it
 
 
 def test_a_reporter_without_an_account_gets_the_tracking_code_by_text(

@@ -50,9 +50,16 @@ from fengchao.departments.models import Department
 
 from . import cases_schemas as s
 from .pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
-from .registry import _filtered, refusals
+from .registry import _filtered
+from .registry import refusals as _refusals
 
 router = Router(tags=["cases"])
+
+
+def refusals(view):
+    """The registry's refusal answers, with the case bodies' own field names (`area`, not `area_id`)."""
+    return _refusals(view, body_fields={})
+
 
 MAX_ID = s.MAX_ID
 CaseId = Path(..., ge=1, le=MAX_ID, description="case id")
@@ -303,7 +310,7 @@ def submit(request):
         description=payload.description,
         idempotency_key=payload.idempotency_key or request.headers.get("Idempotency-Key", ""),
         by=request.auth,
-        area=given_area(payload.area),
+        area=payload.area,  # read only if the point does not settle it; an unknown pk answers 422
         lon=payload.lon,
         lat=payload.lat,
         crs=payload.crs,

@@ -23,12 +23,11 @@ from .cases import (
     categories_out,
     coded,
     event_label,
-    given_area,
     photo_response,
     read_body,
+    refusals,
     suggestions_out,
 )
-from .registry import refusals
 
 router = Router(tags=["cases (public)"], auth=None)
 
@@ -101,7 +100,7 @@ def public_submit(request):
         raise HttpError(429, _("Too many reports from this address; please try again later."))
     payload, files = read_body(request, s.PublicIntakeIn, ("photos",))
     key = payload.idempotency_key or request.headers.get("Idempotency-Key", "")
-    area = given_area(payload.area)
+    area = payload.area  # read only if the point does not settle it; an unknown pk answers 422
     channel = payload.channel or (Channel.RESIDENT_QR if area is not None else Channel.RESIDENT_MAP)
     case, created = public_intake.submit(
         client=address,

@@ -85,19 +85,22 @@ BODY_FIELD = {
 }
 
 
-def _field_errors(error: ValidationError, where: str) -> list[dict]:
+def _field_errors(error: ValidationError, where: str, body_fields: dict[str, str] = BODY_FIELD) -> list[dict]:
     """Errors shaped like ninja's own for a malformed request: body fields at ["body", "payload", name]."""
     prefix = ["body", "payload"] if where == "body" else [where]
     rows = []
     for field, messages in error.message_dict.items():
-        name = BODY_FIELD.get(field, field) if where == "body" else field
+        name = body_fields.get(field, field) if where == "body" else field
         loc = prefix if field == NON_FIELD_ERRORS else [*prefix, name]
         rows += [{"type": "value_error", "loc": loc, "msg": str(message)} for message in messages]
     return rows
 
 
-def refusals(view):
-    """Turn the registry's refusals into answers: 422 naming fields, 409 for a stale record, 403 for a role."""
+def refusals(view, body_fields: dict[str, str] = BODY_FIELD):
+    """Turn the services' refusals into answers: 422 naming fields, 409 for a stale record, 403 for a role.
+
+    `body_fields` names a model field as the request body calls it (the registry's bodies say `area_id`).
+    """
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -109,7 +112,7 @@ def refusals(view):
             raise HttpError(403, str(error) or _("Your role does not allow this here.")) from None
         except ValidationError as error:
             if hasattr(error, "error_dict"):
-                raise RequestInvalid(_field_errors(error, "body")) from None
+                raise RequestInvalid(_field_errors(error, "body", body_fields)) from None
             raise
 
     return wrapper

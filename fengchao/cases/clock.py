@@ -339,7 +339,6 @@ def run_forever(stop: threading.Event, seconds: float | None = None) -> None:
             try:
                 close_old_connections()
                 counts = sweep(stop=stop)
-                counts["requeued_notices"] = notices.requeue_undelivered()
                 if any(counts.values()):
                     logger.info("deadline clock: %s", counts)
             except Exception:

@@ -241,11 +241,14 @@ INBOXES = {
 
 
 def holders(case: Case, roles, department_id=None):
-    """Users holding one of `roles` (or handling for `department_id`) in the case's area or any area above it."""
+    """Users holding one of `roles` (or handling for `department_id`) in the case's area or any area above it.
+
+    A query of user pks (one per assignment): `notices.notify` writes its rows from it by INSERT … SELECT.
+    """
     area_pks = [*case.area.ancestor_pks(), case.area_id]
     qs = RoleAssignment.objects.active().filter(role__in=roles, area_id__in=area_pks)
     if department_id is not None:
         qs = RoleAssignment.objects.active().filter(
             role=Role.DEPARTMENT_HANDLER, department_id=department_id, area_id__in=area_pks
         )
-    return list({a.user_id for a in qs.only("user_id")})
+    return qs.order_by().values_list("user_id", flat=True)

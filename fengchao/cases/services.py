@@ -83,7 +83,7 @@ def submit_case(
     description: str,
     idempotency_key: str,
     by=None,
-    area: Area | None = None,
+    area: Area | int | None = None,
     lon=None,
     lat=None,
     crs: str = "wgs84",
@@ -97,16 +97,19 @@ def submit_case(
     after_photos=(),
     now: dt.datetime | None = None,
 ) -> tuple[Case, bool]:
-    """Record a reported matter. Returns (case, created); a retry with the same key returns the first case."""
+    """Record a reported matter. Returns (case, created); a retry with the same key returns the first case.
+
+    `area` is where a QR code or form places the matter (an Area, or its pk as sent); a point wins over it.
+    """
     scope = f"user:{by.pk}" if by is not None and by.is_authenticated else "public"
     key = str(idempotency_key or "").strip()
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationError(
             {"idempotency_key": _("Each submission needs an idempotency key of 8 to 64 letters, digits, - or _.")}
         )
-    existing = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
-    if existing is not None:
-        return existing, False
+    # Retries are rare: look for the pk alone, and read the first case only when there is one.
+    if Case.objects.filter(idempotency_scope=scope, idempotency_key=key).values_list("pk")[:1]:
+        return Case.objects.get(idempotency_scope=scope, idempotency_key=key), False
 
     fields = _clean_intake(
         channel=channel,
@@ -246,26 +249,49 @@ def _clean_intake(**raw) -> dict:
 
 
 def _locate(area, lon, lat, crs) -> tuple[Area, float | None, float | None]:
-    """The point wins when it falls in the district; a QR code's area is the fallback (and the check)."""
+    """The point wins when it falls in the district; a QR code's area (an Area, or its pk) is the fallback and check.
+
+    With a pk, the area is read only when the point does not settle it: a point located in the QR code's area or
+    below it needs one read (of the located area), as many reports from a QR code with GPS on do.
+    """
     if lon not in (None, "") and lat not in (None, ""):
         lon = validation.clean_coordinate(lon, "lon", -180, 180)
         lat = validation.clean_coordinate(lat, "lat", -90, 90)
         result = locator.locate(lon, lat, crs or "wgs84")
         target = result.area_id if not result.in_gap else result.microgrid_id
         if target is not None:
-            located = Area.objects.filter(pk=target, is_active=True).first()
-            if located is not None and (
-                area is None or located.path.startswith(area.path) or area.path.startswith(located.path)
-            ):
+            if isinstance(area, Area) and area.pk == target:  # the QR code's own area: no need to read it again
+                located = area if area.is_active else None
+            else:
+                located = Area.objects.filter(pk=target, is_active=True).first()
+            if located is not None and (area is None or _agrees(located, area)):
                 return located, result.lon, result.lat
         if area is None:
             raise ValidationError({"location": _("This point is outside every grid of the district.")})
-        return area, result.lon, result.lat
+        return _given_area(area), result.lon, result.lat
     if area is None:
         raise ValidationError({"location": _("Give the place: scan the building's code, tap the map or allow GPS.")})
+    area = _given_area(area)
     if not area.is_active:
         raise ValidationError({"location": _("The area %(name)s is no longer in use.") % {"name": area.name}})
     return area, None, None
+
+
+def _given_area(area) -> Area:
+    if isinstance(area, Area):
+        return area
+    found = Area.objects.filter(pk=area).first()
+    if found is None:
+        raise ValidationError({"area": _("No such area.")})
+    return found
+
+
+def _agrees(located: Area, given) -> bool:
+    """The located area lies in the given one, or the given one in the located one (the QR code of a building)."""
+    given_pk = given.pk if isinstance(given, Area) else int(given)
+    if given_pk == located.pk or given_pk in located.ancestor_pks():
+        return True
+    return _given_area(given).path.startswith(located.path)
 
 
 def _handle_on_spot(case: Case, by, now, afters) -> None:
@@ -480,7 +506,7 @@ def dispatch(case, *, by, tier: str, department=None, assignee=None, note: str =
     )
 
 
-def _handlers_at(case, tier, department) -> list[int]:
+def _handlers_at(case, tier, department):
     if tier == Tier.DEPARTMENT:
         return holders(case, (), department_id=department.pk)
     return holders(case, HANDLER_ROLES[tier])
@@ -807,7 +833,7 @@ def raise_supervision(case, *, level, by, instruction, area, stage="", now=None)
         tallies.apply_change(before, case)
         notices.notify(
             # Cards reach the grid centre too, not only the people the case waits on.
-            waiting_on(case) + (holders(case, SUPERVISOR_ROLES) if level >= SupervisionLevel.YELLOW else []),
+            [*waiting_on(case), *(holders(case, SUPERVISOR_ROLES) if level >= SupervisionLevel.YELLOW else [])],
             kind="supervision",
             title=_("%(level)s on case %(number)s") % {"level": label, "number": case.number},
             body=instruction,
@@ -875,8 +901,8 @@ def public_url(case) -> str:
     return f"/track/{case.tracking_code}/"
 
 
-def waiting_on(case) -> list[int]:
-    """The users the case now waits on, from its state and tier."""
+def waiting_on(case):
+    """The users the case now waits on, from its state and tier: a list of pks, or a query of them (`holders`)."""
     state = case.state
     if state in (CaseState.REPORTED, CaseState.ACCEPTED, CaseState.REGISTERED):
         return holders(case, {QUEUE_ROLE_OF_TIER[case.tier]})
@@ -892,7 +918,7 @@ def waiting_on(case) -> list[int]:
         return holders(case, SUPERVISOR_ROLES)
     if state == CaseState.RESOLVED:
         pool = holders(case, VERIFIER_ROLES & (GRID_ROLES | {Role.COMMUNITY_STAFF}))
-        return [pk for pk in pool if pk != case.resolved_by_id]
+        return pool.exclude(user_id=case.resolved_by_id) if case.resolved_by_id else pool
     if state == CaseState.VERIFIED:
         return holders(case, DISPATCHER_ROLES[case.tier] & {QUEUE_ROLE_OF_TIER[case.tier]})
     return []

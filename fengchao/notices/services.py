@@ -1,26 +1,46 @@
-"""Creating notifications, inside the change's transaction; outside delivery is queued in that transaction too."""
+"""Creating notifications, inside the change's transaction (the worker's outbox, `outbox.py`, sends them outside)."""
 
-import datetime as dt
-
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Notification
 
 
-def notify(user_ids, *, kind: str, title: str, body: str = "", url: str = "", case=None, exclude=None) -> int:
-    """One in-app notification per user (deduplicated, skipping `exclude`), queued for outside delivery."""
-    ids = sorted({pk for pk in user_ids if pk and pk != getattr(exclude, "pk", exclude)})
-    if not ids:
-        return 0
+def notify(recipients, *, kind: str, title: str, body: str = "", url: str = "", case=None, exclude=None) -> int:
+    """One in-app notification per user (deduplicated, skipping `exclude`); the worker's outbox sends it outside.
+
+    `recipients` is a list of user pks, or a query of user pks (`….values("user_id")`): then the rows are
+    written by one INSERT … SELECT, without reading the users first.
+    """
+    excluded = getattr(exclude, "pk", exclude)
+    if isinstance(recipients, QuerySet):
+        return _notify_query(recipients, excluded, [kind, title[:200], body, url, getattr(case, "pk", case)])
+    ids = sorted({pk for pk in recipients if pk and pk != excluded})
     rows = Notification.objects.bulk_create(
         Notification(recipient_id=pk, kind=kind, title=title[:200], body=body, url=url, case=case) for pk in ids
     )
-    if rows and rows[0].pk is not None:
-        # Queued in the same transaction: with the database task backend the task row commits (or rolls back)
-        # together with the notifications, so no delivery is lost or sent for a change that never happened.
-        _enqueue_delivery([row.pk for row in rows])
     return len(rows)
+
+
+def _notify_query(users: QuerySet, excluded, values: list) -> int:
+    quote = connection.ops.quote_name
+    table = quote(Notification._meta.db_table)
+    columns = ", ".join(quote(c) for c in ("recipient_id", "kind", "title", "body", "url", "case_id", "created_at"))
+    inner, inner_params = users.query.sql_with_params()
+    (column,) = users.query.values_select
+    # Names come from the models and the compiled query; every value is a parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) SELECT DISTINCT r.{quote(column)}, %s, %s, %s, %s, %s, %s "  # noqa: S608
+        f"FROM ({inner}) r WHERE r.{quote(column)} IS NOT NULL"
+    )
+    params = [*values, timezone.now(), *inner_params]
+    if excluded is not None:
+        sql += f" AND r.{quote(column)} <> %s"
+        params.append(excluded)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def text_case_contact(case, text: str) -> None:
@@ -30,22 +50,6 @@ def text_case_contact(case, text: str) -> None:
     """
     if case.phone_cipher:
         transaction.on_commit(lambda: _enqueue_text(case.pk, text))
-
-
-def requeue_undelivered(older_than_s: int = 300, limit: int = 1000) -> int:
-    """Queue delivery again for notifications whose process died between commit and enqueue.
-
-    `deliver` claims each row by compare-and-set, so a notification queued twice is still sent once.
-    """
-    cutoff = timezone.now() - dt.timedelta(seconds=older_than_s)
-    pks = list(
-        Notification.objects.filter(delivered_at__isnull=True, created_at__lt=cutoff)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    if pks:
-        _enqueue_delivery(pks)
-    return len(pks)
 
 
 def mark_read(user, ids=None) -> int:
@@ -59,12 +63,6 @@ def unread_count(user) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-
-
-def _enqueue_delivery(pks):
-    from .tasks import deliver
-
-    deliver.enqueue(pks)
 
 
 def _enqueue_text(case_pk, text):

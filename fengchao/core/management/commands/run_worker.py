@@ -1,4 +1,4 @@
-"""The background worker: Django's database task worker, a heartbeat that /healthz reads, and the deadline clock."""
+"""The background worker: Django's database task worker, a heartbeat for /healthz, the deadline clock, the outbox."""
 
 import threading
 
@@ -7,10 +7,11 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 
 from fengchao.cases.clock import start_clock_thread
 from fengchao.core.heartbeat import start_heartbeat_thread
+from fengchao.notices.outbox import start_outbox_thread
 
 
 class Command(DbWorkerCommand):
-    help = "Run the background worker (tasks from the database queue) with a liveness heartbeat and the deadline clock."
+    help = "Run the background worker: database tasks, a liveness heartbeat, the deadline clock, the notice outbox."
 
     def handle(self, *args, **options):
         options.setdefault("worker_id", get_random_string(32))
@@ -19,10 +20,12 @@ class Command(DbWorkerCommand):
         heartbeat = start_heartbeat_thread(options["worker_id"], stop)
         # Every worker runs the clock; its compare-and-set steps make concurrent sweeps safe.
         deadline_clock = start_clock_thread(stop)
+        outbox = start_outbox_thread(stop)  # notifications to the SMS / e-mail backend
         try:
             return super().handle(*args, **options)
         finally:
             stop.set()
             heartbeat.join(timeout=5)
-            if deadline_clock is not None:
-                deadline_clock.join(timeout=30)
+            for thread in (deadline_clock, outbox):
+                if thread is not None:
+                    thread.join(timeout=30)
