@@ -246,6 +246,8 @@ CASES_WARN_FRACTION = float(os.environ.get("CASES_WARN_FRACTION", "0.2"))
 CASES_WARN_MIN_MINUTES = int(os.environ.get("CASES_WARN_MIN_MINUTES", "10"))
 CASES_YELLOW_AFTER = os.environ.get("CASES_YELLOW_AFTER", "1 working_days")
 CASES_RED_AFTER = os.environ.get("CASES_RED_AFTER", "3 working_days")
+# The most rows one .xlsx export of cases holds (a larger list is refused with a hint to narrow it).
+CASES_EXPORT_MAX_ROWS = int(os.environ.get("CASES_EXPORT_MAX_ROWS", "200000"))
 # Where notifications go besides the in-app inbox (a class with send(to_phone, text)), and how often the outbox runs.
 NOTICES_DELIVERY_SECONDS = float(os.environ.get("NOTICES_DELIVERY_SECONDS", "5"))
 FENGCHAO_NOTICE_BACKEND = os.environ.get("FENGCHAO_NOTICE_BACKEND", "fengchao.notices.backends.ConsoleBackend")

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from fengchao.audit.models import AuditEvent
 from fengchao.cases import services
 from fengchao.cases.choices import CaseState, Channel, SupervisionLevel, Tier
 from fengchao.cases.models import Case, CaseAttachment, CaseEvent
@@ -273,6 +274,8 @@ def test_the_export_holds_only_the_cases_in_scope(client, w):
     book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
     cells = {str(v) for row in book.get_sheet_by_index(0).to_python() for v in row}
     assert mine.number in cells and theirs.number not in cells
+    client.get(reverse("cases:export"), {"channel": "resident_qr"})
+    assert AuditEvent.objects.filter(action="cases.export").latest("pk").data["filters"] == {"channel": "resident_qr"}
     response = client.get(reverse("cases:export"), {"area": w.t.grid_b1.pk})
     assert response.status_code == 404
 
