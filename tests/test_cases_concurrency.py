@@ -125,5 +125,6 @@ def test_a_thousand_submissions_each_retried_at_once_make_a_thousand_cases(tree)
     assert CaseEvent.objects.filter(action="report").count() == submissions
     assert AuditEvent.objects.filter(action="case.report").count() == submissions
     assert_tallies_match_a_rebuild()
-    for area_pk in (micro.district_pk, micro.street_pk, micro.community_pk, micro.grid_pk):  # each level counts each case once
+    # Each level above the micro-grid counts each case once.
+    for area_pk in (micro.district_pk, micro.street_pk, micro.community_pk, micro.grid_pk):
         assert sum(row.reported for row in CaseTally.objects.filter(area_id=area_pk)) == submissions

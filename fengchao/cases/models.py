@@ -139,6 +139,10 @@ class CategoryRevision(models.Model):
 class Case(InArea, EncryptedPhone):
     """One reported matter, from report to rating. Change it only through `cases.services`."""
 
+    # The (area, state) index leads with the area: no index of its own (InArea's field, without one).
+    area = models.ForeignKey(
+        "areas.Area", on_delete=models.PROTECT, related_name="+", verbose_name=_("area"), db_index=False
+    )
     # What an anonymous reporter keeps to follow the case; unguessable.
     tracking_code = models.CharField(max_length=12, unique=True, editable=False)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -153,8 +157,14 @@ class Case(InArea, EncryptedPhone):
     lon = models.FloatField(_("longitude"), null=True, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
 
+    # Foreign keys that lead a composite index below need no index of their own (fewer indexes to keep).
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_cases"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_cases",
+        db_index=False,
     )
     reporter_name = models.CharField(_("reporter"), max_length=50, blank=True)
     is_anonymous = models.BooleanField(_("anonymous"), default=False)
@@ -165,10 +175,15 @@ class Case(InArea, EncryptedPhone):
     tier = models.CharField(_("tier"), max_length=16, choices=Tier.choices, default=Tier.GRID)
     handling_mode = models.CharField(_("handling mode"), max_length=16, choices=HandlingMode.choices)
     department = models.ForeignKey(
-        "departments.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        "departments.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="cases", db_index=False
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        db_index=False,
     )
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -238,10 +253,12 @@ def pk_from_number(number: str) -> int | None:
 class CaseEvent(models.Model):
     """One step in a case's life. Append-only; public events make up the resident's timeline."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events", db_index=False)  # (case, at)
     at = models.DateTimeField(_("time"))
+    # Not indexed: nothing lists events by actor, and it is the dearest index of the largest table. Accounts
+    # are deactivated, not deleted; deleting one scans the events once to clear its name from them.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # Who acted, as shown: a name, 居民 for an anonymous reporter, 系统 for the deadline worker.
     actor_label = models.CharField(max_length=60, blank=True)
