@@ -270,10 +270,13 @@ def indexes(models) -> dict:
         }
 
 
-def test_a_large_population_is_encrypted_in_a_helper_and_indexed_at_the_end(db, monkeypatch):
-    """The district-scale path, at small scale: same rows, same indexes afterwards."""
+def test_a_large_population_is_planned_in_a_helper_and_indexed_at_the_end(db, monkeypatch):
+    """The district-scale path, at small scale: the same rows as planned in this process, the same indexes."""
     before = indexes(population.MODELS)
     assert len(before[Resident]) >= 10
+    seed()
+    planned_here = people_snapshot()
+    counts = {model: model.objects.count() for model in population.MODELS}
     monkeypatch.setattr(population, "LARGE", 0)
     seen = []
     plain_indexes = population._plain_indexes
@@ -284,7 +287,9 @@ def test_a_large_population_is_encrypted_in_a_helper_and_indexed_at_the_end(db, 
         return found
 
     monkeypatch.setattr(population, "_plain_indexes", spy)
-    seed()
+    seed(reset=True)
+    assert people_snapshot() == planned_here
+    assert {model: model.objects.count() for model in population.MODELS} == counts
     assert any(first == "name_key" for _name, _sql, first in seen)  # dropped while writing
     assert indexes(population.MODELS) == before
     residents = list(Resident.objects.order_by("?")[:200])

@@ -230,3 +230,25 @@ def test_reset_refuses_while_other_data_points_at_the_demo_and_changes_nothing(s
     with pytest.raises(CommandError, match="in use"):
         seed(scale="small", reset=True)
     assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_seed_on_sqlite_writes_with_a_rollback_journal_and_restores_the_wal():
+    from django.db import connection
+
+    from fengchao.demo import services
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+
+    def pragma(name):
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA {name}")
+            return cursor.fetchone()[0]
+
+    before = (pragma("journal_mode"), pragma("synchronous"))
+    with services._sqlite_bulk_journal(large=True):
+        assert (pragma("journal_mode"), pragma("synchronous")) == ("truncate", 0)
+    assert (pragma("journal_mode"), pragma("synchronous")) == before
+    with services._sqlite_bulk_journal(large=False):
+        assert (pragma("journal_mode"), pragma("synchronous")) == before

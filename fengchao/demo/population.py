@@ -13,9 +13,10 @@ Writing a million residents through create_resident would take hours, so rows ar
 as the services would store them (search keys, encrypted ID numbers and phones with their keyed
 hashes and last four, lineage copied from the area) and inserted in large batches with primary keys
 chosen up front, so households, heads, care tags and members can point at each other before they
-are written. Foreign keys are checked at commit. The caller (services.seed_demo) writes the one
-audit event for the whole seeding, with the ranges of primary keys written here so a reset removes
-exactly these rows.
+are written. Foreign keys are checked at commit. At district scale a forked helper plans the batches
+(pure computation, in the same order, so the rows are the same) and another encrypts, while this
+process inserts. The caller (services.seed_demo) writes the one audit event for the whole seeding,
+with the ranges of primary keys written here so a reset removes exactly these rows.
 """
 
 import bisect
@@ -203,10 +204,10 @@ class Sealer:
     """Encrypts and hashes ID numbers and phones as Resident.set_id_number, set_phone and set_contact_phone do.
 
     Fernet takes about 15 µs a value, half a minute for a district; with `processes` (on Linux) it runs
-    in forked helper processes while this one goes on planning and inserting. The helpers only compute:
-    they never touch the database connection they inherit, and leave with os._exit as multiprocessing
-    workers do, so it is neither used nor closed there. The first batch is checked against this
-    process's keys all the same.
+    in forked helper processes while this one inserts (and another helper plans, see `_planned_batches`).
+    The helpers only compute: they never touch the database connection they inherit, and leave with
+    os._exit as multiprocessing workers do, so it is neither used nor closed there. The first batch is
+    checked against this process's keys all the same.
     """
 
     CHUNK = 2000
@@ -367,10 +368,9 @@ def _points_in(geometry, count: int, rnd: random.Random) -> list[tuple[float, fl
 
 
 class PopulationWriter:
-    def __init__(self, layout, by_code: dict, *, scale: str, seed: int, sealer: "Sealer"):
+    def __init__(self, layout, by_code: dict, *, scale: str, seed: int):
         self.layout = layout
-        self.sealer = sealer
-        self.in_flight = None
+        self.ready: list[dict] = []  # batches of planned rows, waiting to be sealed and inserted
         self.by_code = by_code
         self.rnd = rnd = random.Random(seed * 1_000_003 + 17)
         self.share = HOUSEHOLD_SHARE.get(scale, 1.0)
@@ -446,13 +446,37 @@ class PopulationWriter:
 
     # --- the plan ----------------------------------------------------------------------------------
 
-    def write(self) -> None:
-        for street in self.layout.district.children:
-            for community in street.children:
-                self.community(community)
-            self.street(street)
-        self.finish()
+    def write(self, sealer: Sealer, helper: bool = False) -> None:
+        self.insert_all(_planned_batches(self, helper=helper), sealer)
         _reset_sequences()
+
+    def steps(self) -> list[tuple]:
+        """The plan in order, in steps: each community, then its street's own organisations."""
+        steps = []
+        for street in self.layout.district.children:
+            steps += [(self.community, community) for community in street.children]
+            steps.append((self.street, street))
+        return steps
+
+    def plan_step(self, step: tuple, last: bool) -> tuple[list[dict], dict | None]:
+        """Plan one step; returns the batches that filled up meanwhile and, after the last step, the totals."""
+        method, planned = step
+        method(planned)
+        if not last:
+            ready, self.ready = self.ready, []
+            return ready, None
+        self.cut()
+        ready, self.ready = self.ready, []
+        return ready, self.totals()
+
+    def totals(self) -> dict:
+        """What result() needs from the planning (a helper process hands it back with the last batch)."""
+        return {"next_pks": {model: table.next_pk for model, table in self.tables.items()}, "tags": self.tag_counts}
+
+    def adopt_totals(self, totals: dict) -> None:
+        for model, next_pk in totals["next_pks"].items():
+            self.tables[model].next_pk = next_pk
+        self.tag_counts = totals["tags"]
 
     def street(self, planned) -> None:
         area = self.by_code[planned.code]
@@ -532,7 +556,7 @@ class PopulationWriter:
             for room in rnd.sample(rooms, min(households, len(rooms))):
                 self.household(area, room, grid_people, floating_rooms)
         if len(self.pending_residents) >= BATCH:
-            self.flush()
+            self.cut()
 
     def building(self, area, name: str, address: str, households: int, lon: float, lat: float) -> list[tuple]:
         """A building with units and rooms for about 15 % more households than live there."""
@@ -1028,37 +1052,37 @@ class PopulationWriter:
 
     # --- writing -------------------------------------------------------------------------------------------
 
-    def flush(self) -> None:
-        """Hand the waiting residents' ID numbers and phones to the sealer, insert the rows of the batch before.
-
-        With a helper process the next batch is planned while this one is encrypted.
-        """
-        pending, self.pending_residents = self.pending_residents, []
-        sealed = self.sealer.submit([r[14] for r in pending], [r[23] for r in pending], [r[19] for r in pending])
-        others = {model: table.rows for model, table in self.tables.items() if model is not Resident}
+    def cut(self) -> None:
+        """Set the waiting residents aside as a batch, with the other tables' rows."""
+        batch = {model: table.rows for model, table in self.tables.items()}
+        batch[Resident], self.pending_residents = self.pending_residents, []
         for table in self.tables.values():
             table.rows = []
-        if self.in_flight is not None:
-            self.insert(*self.in_flight)
-        self.in_flight = (pending, sealed, others)
+        self.ready.append(batch)
 
-    def finish(self) -> None:
-        self.flush()
-        self.insert(*self.in_flight)
-        self.in_flight = None
+    def insert_all(self, batches, sealer: Sealer) -> None:
+        """Insert the batches, each once the next one is handed to the sealer (so the two overlap)."""
+        in_flight = None
+        for batch in batches:
+            pending = batch[Resident]
+            sealed = sealer.submit([r[14] for r in pending], [r[23] for r in pending], [r[19] for r in pending])
+            if in_flight is not None:
+                self.insert(*in_flight)
+            in_flight = (batch, sealed)
+        if in_flight is not None:
+            self.insert(*in_flight)
 
-    def insert(self, pending: list, sealed, others: dict) -> None:
+    def insert(self, batch: dict, sealed) -> None:
         ids, phones, contacts = sealed()
         stamp = self.stamp
         residents = [
             (*r[:14], id_sealed[0], id_sealed[1], r[14][-4:], *r[15:19], contact, "", *r[20:23], stamp, stamp)
             + (phone_sealed[0], phone_sealed[1], r[23][-4:])
-            for r, id_sealed, phone_sealed, contact in zip(pending, ids, phones, contacts, strict=True)
+            for r, id_sealed, phone_sealed, contact in zip(batch[Resident], ids, phones, contacts, strict=True)
         ]
         with connection.cursor() as cursor:
             for model in MODELS:
-                rows = residents if model is Resident else others[model]
-                _insert(cursor, model, COLUMNS[model], rows)
+                _insert(cursor, model, COLUMNS[model], residents if model is Resident else batch[model])
 
     def result(self, seconds: float) -> PopulationResult:
         counts = {table.model._meta.model_name: table.count for table in self.tables.values()}
@@ -1081,13 +1105,13 @@ def write_population(layout, by_code: dict, *, scale: str, seed: int) -> Populat
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
     large = planned_residents(layout, scale) >= LARGE
     collecting = gc.isenabled()
-    with Sealer(processes=1 if large else 0) as sealer, _sqlite_cache(CACHE_KIB if large else 0):
-        writer = PopulationWriter(layout, by_code, scale=scale, seed=seed, sealer=sealer)
+    with _sqlite_cache(CACHE_KIB if large else 0), Sealer(processes=1 if large else 0) as sealer:
+        writer = PopulationWriter(layout, by_code, scale=scale, seed=seed)
         # Millions of small tuples and nothing cyclic among them: the cycle collector would only rescan them.
         gc.disable()
         try:
             with _indexes_built_at_the_end(MODELS if large else ()):
-                writer.write()
+                writer.write(sealer, helper=large)
         finally:
             if collecting:
                 gc.enable()
@@ -1147,6 +1171,47 @@ def remove_population(pk_ranges: dict) -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------
+
+AHEAD = 3  # steps a helper process plans ahead of the inserting
+_FORKED = None  # (writer, steps) for the forked helper
+
+
+def _planned_batches(writer: PopulationWriter, *, helper: bool):
+    """The batches of rows to insert, in order; with `helper`, planned in a forked process meanwhile.
+
+    Planning (Python) takes about as long as SQLite takes to insert the rows, so at district scale a
+    helper plans while this process inserts (and the sealer's helper encrypts). The helper only
+    computes: it inherits the writer and never touches the database connection it also inherits, and
+    leaves with os._exit as multiprocessing workers do, so that connection is neither used nor closed
+    there. One worker, fed the steps in order, keeps the writer's state (random draws, primary
+    keys, serial numbers ...) the same as planning in this process would, so the rows are the same.
+    """
+    steps = writer.steps()
+    if not helper or sys.platform != "linux":
+        for k, step in enumerate(steps):
+            ready, _totals = writer.plan_step(step, last=k == len(steps) - 1)
+            yield from ready
+        return
+    global _FORKED
+    _FORKED = (writer, steps)
+    try:
+        # Not forkserver or spawn: those import the caller's __main__ again, which a script may not allow.
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+            ahead = [pool.submit(_plan_in_helper, k) for k in range(min(AHEAD, len(steps)))]
+            for k in range(len(steps)):
+                ready, totals = ahead.pop(0).result()
+                if k + AHEAD < len(steps):
+                    ahead.append(pool.submit(_plan_in_helper, k + AHEAD))
+                yield from ready
+        writer.adopt_totals(totals)
+    finally:
+        _FORKED = None
+
+
+def _plan_in_helper(k: int) -> tuple[list[dict], dict | None]:
+    writer, steps = _FORKED
+    return writer.plan_step(steps[k], last=k == len(steps) - 1)
 
 
 @contextlib.contextmanager

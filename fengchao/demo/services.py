@@ -5,15 +5,17 @@ the seeder bulk-inserts rows that are exactly what those services would write: t
 paths ('/<district pk>/<street pk>/.../'), lineage columns, boundary GeoJSON and bounding boxes,
 and encrypted phones with their keyed hashes. Every seeded account shares one password hash.
 The registry's population (buildings, households, residents, places, organisations) is written the
-same way by population.py, in the same transaction and under the same audit event.
+same way by population.py, in the same transaction and under the same audit event. A large seed on
+SQLite writes with a rollback journal instead of the WAL (`_sqlite_bulk_journal`).
 """
 
+import contextlib
 import time
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import CharField, F, OuterRef, ProtectedError, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext as _
@@ -27,6 +29,7 @@ from fengchao.audit.models import AuditEvent
 from fengchao.audit.services import record
 from fengchao.departments.models import Department
 
+from . import cases as demo_cases
 from . import names
 from .accounts import DEMO_PASSWORD
 from .cases import VERSION as CASES_VERSION
@@ -58,7 +61,8 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
     if existing is not None and not reset:
         return SeedResult(existing, False, {}, time.perf_counter() - started)
     layout = build_layout(scale, seed)
-    with transaction.atomic():
+    large = demo_cases.TOTAL.get(scale, 0) >= demo_cases.LARGE
+    with _sqlite_bulk_journal(large), transaction.atomic():
         if existing is not None:
             remove_demo()
         elif Area.objects.exists():
@@ -95,6 +99,37 @@ def _case_counts(cases: CasesResult) -> dict:
     counts = {name: n for name, n in cases.counts.items() if name != "states"}
     counts.update({f"case.{state}": n for state, n in cases.counts.get("states", {}).items()})
     return counts
+
+
+@contextlib.contextmanager
+def _sqlite_bulk_journal(large: bool):
+    """SQLite, a large seed outside any transaction: a rollback journal and no syncs until it is written.
+
+    In WAL mode each of the gigabytes written would go to the WAL first (again whenever a spilled page
+    changes) and be copied into the database by the checkpoint after commit. With a rollback journal,
+    pages that did not exist before the transaction (nearly all of them in a fresh database) are written
+    once, in place, and need no journal; the pages that did exist are journaled, so a failure still rolls
+    back. Without syncs a power cut during the seed may spoil the database (it has to be made again).
+    Skipped (the WAL stays) when another connection holds the database, which the switch needs alone.
+    """
+    if not large or connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        (journal,) = cursor.fetchone()
+        cursor.execute("PRAGMA synchronous")
+        (synchronous,) = cursor.fetchone()
+        with contextlib.suppress(OperationalError):  # another connection has the database open
+            cursor.execute("PRAGMA journal_mode = TRUNCATE")
+        cursor.execute("PRAGMA synchronous = OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
+            with contextlib.suppress(OperationalError):
+                cursor.execute(f"PRAGMA journal_mode = {journal}")
 
 
 # --- writing -------------------------------------------------------------------------------
