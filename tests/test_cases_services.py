@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fengchao.audit.models import AuditEvent
-from fengchao.cases import queries, services
+from fengchao.cases import queries, services, suggest
 from fengchao.cases.choices import AttachmentKind, CaseState, Channel, Rating, SupervisionLevel, Tier
 from fengchao.cases.models import Case, CaseEvent, Category, CoHandler, Supervision
 from fengchao.cases.services import WrongState
@@ -330,6 +330,19 @@ def test_a_retried_submission_returns_the_first_case(w):
     # Keys are per submitter: another person's key is theirs.
     other = report(w.t, w.c.litter, by=w.u["microgrid_member"], key="retry-key-1")
     assert other.pk != first.pk
+
+
+def test_a_retry_gets_the_first_case_even_when_its_checks_would_now_fail(w):
+    first = resident_case(w, key="retry-key-2")
+    Category.objects.filter(pk=first.category_id).update(is_active=False)  # retired since
+    suggest.clear_cache()
+    retry = dict(channel=Channel.RESIDENT_QR, category=first.category.code, description="楼下垃圾没清理", area=w.micro)
+    again, created = services.submit_case(idempotency_key="retry-key-2", by=w.u["resident"], **retry)
+    assert (again.pk, created) == (first.pk, False)
+    with pytest.raises(ValidationError) as refused:  # a new submission with the same content is refused
+        services.submit_case(idempotency_key="retry-key-3", by=w.u["resident"], **retry)
+    assert "category" in refused.value.message_dict
+    assert Case.objects.count() == 1
 
 
 def test_each_submission_needs_a_well_formed_idempotency_key(w):

@@ -107,33 +107,39 @@ def submit_case(
         raise ValidationError(
             {"idempotency_key": _("Each submission needs an idempotency key of 8 to 64 letters, digits, - or _.")}
         )
-    # Retries are rare: look for the pk alone, and read the first case only when there is one.
-    if Case.objects.filter(idempotency_scope=scope, idempotency_key=key).values_list("pk")[:1]:
-        return Case.objects.get(idempotency_scope=scope, idempotency_key=key), False
-
-    fields = _clean_intake(
-        channel=channel,
-        category=category,
-        description=description,
-        by=by,
-        area=area,
-        lon=lon,
-        lat=lat,
-        crs=crs,
-        address=address,
-        reporter_name=reporter_name,
-        phone=phone,
-        anonymous=anonymous,
-        external_number=external_number,
-        handled_on_spot=handled_on_spot,
-    )
-    befores = photos.check_photos(before_photos, "photos")
-    afters = photos.check_photos(after_photos, "after_photos")
-    category = fields["category"]
-    if category.photo_required and not befores:
-        raise ValidationError({"photos": _("A photo is required for “%(category)s”.") % {"category": category.name}})
-    if handled_on_spot and not afters:
-        raise ValidationError({"after_photos": _("A matter handled on the spot needs a photo of the result.")})
+    # No look-up first: retries are rare. A retry meets the unique key on insert, or fails a check that has
+    # changed since (a category retired), and gets the first case back either way.
+    try:
+        fields = _clean_intake(
+            channel=channel,
+            category=category,
+            description=description,
+            by=by,
+            area=area,
+            lon=lon,
+            lat=lat,
+            crs=crs,
+            address=address,
+            reporter_name=reporter_name,
+            phone=phone,
+            anonymous=anonymous,
+            external_number=external_number,
+            handled_on_spot=handled_on_spot,
+        )
+        befores = photos.check_photos(before_photos, "photos")
+        afters = photos.check_photos(after_photos, "after_photos")
+        category = fields["category"]
+        if category.photo_required and not befores:
+            raise ValidationError(
+                {"photos": _("A photo is required for “%(category)s”.") % {"category": category.name}}
+            )
+        if handled_on_spot and not afters:
+            raise ValidationError({"after_photos": _("A matter handled on the spot needs a photo of the result.")})
+    except (ValidationError, PermissionDenied):
+        existing = _first_case(scope, key)
+        if existing is None:
+            raise
+        return existing, False
 
     now = now or timezone.now()
     case = Case(
@@ -176,11 +182,15 @@ def submit_case(
                     % {"number": case.number, "code": case.tracking_code, "url": public_url(case)},
                 )
     except IntegrityError:
-        existing = Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
+        existing = _first_case(scope, key)
         if existing is None:
             raise
         return existing, False
     return case, True
+
+
+def _first_case(scope: str, key: str) -> Case | None:
+    return Case.objects.filter(idempotency_scope=scope, idempotency_key=key).first()
 
 
 def _clean_intake(**raw) -> dict:
