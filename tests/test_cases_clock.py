@@ -17,6 +17,7 @@ from fengchao.accounts.roles import Role
 from fengchao.cases import calendar, clock, services
 from fengchao.cases.choices import CaseState, Stage, SupervisionLevel, WhistleLevel
 from fengchao.cases.models import CalendarDay, Case, CaseEvent, Supervision
+from fengchao.core import loops
 from fengchao.departments.models import Department
 from fengchao.notices import services as notices
 from fengchao.notices.backends import ConsoleBackend
@@ -320,7 +321,7 @@ def test_the_clock_loop_survives_a_failed_sweep(monkeypatch):
         return {}
 
     monkeypatch.setattr(clock, "sweep", flaky_sweep)
-    monkeypatch.setattr(clock, "close_old_connections", lambda: None)
+    monkeypatch.setattr(loops, "close_old_connections", lambda: None)
     clock.run_forever(stop, seconds=0)
     assert len(passes) == 2
 

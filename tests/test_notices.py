@@ -3,6 +3,7 @@ import threading
 import pytest
 from django.db import transaction
 
+from fengchao.core import loops
 from fengchao.notices import outbox, services
 from fengchao.notices.backends import ConsoleBackend
 from fengchao.notices.models import Notification
@@ -83,8 +84,8 @@ def test_the_outbox_loop_drains_until_stopped(tree, monkeypatch, settings):
         stop.set()
 
     monkeypatch.setattr(outbox, "deliver_pending", one_pass)
-    monkeypatch.setattr(outbox, "close_old_connections", lambda: None)  # the test's own connection stays
-    monkeypatch.setattr(outbox.connection, "close", lambda: None)
+    monkeypatch.setattr(loops, "close_old_connections", lambda: None)  # the test's own connection stays
+    monkeypatch.setattr(loops.connection, "close", lambda: None)
     outbox.run_forever(stop, seconds=0)
     assert passes == [1] and ConsoleBackend.sent[-1] == (member.phone, "待办")
     settings.NOTICES_DELIVERY_SECONDS = 0

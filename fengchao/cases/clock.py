@@ -22,12 +22,13 @@ import threading
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fengchao.audit.services import record
+from fengchao.core import loops
 from fengchao.notices import services as notices
 
 from . import calendar, services
@@ -332,26 +333,18 @@ def interval_seconds() -> float:
 
 
 def run_forever(stop: threading.Event, seconds: float | None = None) -> None:
-    """Sweep every `seconds` until `stop` is set; an error is logged and the next pass tries again."""
-    seconds = interval_seconds() if seconds is None else seconds
-    try:
-        while not stop.is_set():
-            try:
-                close_old_connections()
-                counts = sweep(stop=stop)
-                if any(counts.values()):
-                    logger.info("deadline clock: %s", counts)
-            except Exception:
-                logger.exception("deadline clock sweep failed")
-            stop.wait(seconds)
-    finally:
-        connection.close()
+    """Sweep every `seconds` (CASES_CLOCK_SECONDS) until `stop` is set; a failed sweep is logged and retried."""
+    loops.run_every(
+        stop, interval_seconds() if seconds is None else seconds, lambda: _sweep_and_log(stop), "deadline clock sweep"
+    )
+
+
+def _sweep_and_log(stop: threading.Event) -> None:
+    counts = sweep(stop=stop)
+    if any(counts.values()):
+        logger.info("deadline clock: %s", counts)
 
 
 def start_clock_thread(stop: threading.Event) -> threading.Thread | None:
     """The clock inside the worker process; `CASES_CLOCK_SECONDS = 0` turns it off (a separate run_clock)."""
-    if interval_seconds() <= 0:
-        return None
-    thread = threading.Thread(target=run_forever, args=(stop,), name="deadline-clock", daemon=True)
-    thread.start()
-    return thread
+    return loops.start_thread(run_forever, stop, interval_seconds(), "deadline-clock")

@@ -7,17 +7,15 @@ it is sent: two workers never send one notice twice, and a worker killed mid-bat
 for the next pass. Recipients without a phone are claimed too, so the outbox empties.
 """
 
-import logging
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections, connection
 from django.utils import timezone
+
+from fengchao.core import loops
 
 from .backends import backend
 from .models import Notification
-
-logger = logging.getLogger(__name__)
 
 
 def deliver_pending(limit: int = 500) -> int:
@@ -47,24 +45,12 @@ def interval_seconds() -> float:
 
 
 def run_forever(stop: threading.Event, seconds: float | None = None) -> None:
-    """Drain the outbox every `seconds` until `stop` is set; an error is logged and the next pass tries again."""
-    seconds = interval_seconds() if seconds is None else seconds
-    try:
-        while not stop.is_set():
-            try:
-                close_old_connections()
-                deliver_pending()
-            except Exception:
-                logger.exception("notice delivery failed")
-            stop.wait(seconds)
-    finally:
-        connection.close()
+    """Drain the outbox every `seconds` (NOTICES_DELIVERY_SECONDS) until `stop` is set."""
+    loops.run_every(
+        stop, interval_seconds() if seconds is None else seconds, lambda: deliver_pending(), "notice delivery"
+    )
 
 
 def start_outbox_thread(stop: threading.Event) -> threading.Thread | None:
     """The outbox inside the worker process; `NOTICES_DELIVERY_SECONDS = 0` turns it off."""
-    if interval_seconds() <= 0:
-        return None
-    thread = threading.Thread(target=run_forever, args=(stop,), name="notice-outbox", daemon=True)
-    thread.start()
-    return thread
+    return loops.start_thread(run_forever, stop, interval_seconds(), "notice-outbox")
