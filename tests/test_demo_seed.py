@@ -232,23 +232,33 @@ def test_reset_refuses_while_other_data_points_at_the_demo_and_changes_nothing(s
     assert snapshot() == before
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_large_seed_on_sqlite_writes_with_a_rollback_journal_and_restores_the_wal():
+def test_a_large_seed_on_sqlite_writes_with_a_rollback_journal_and_restores_the_wal(tmp_path, django_db_blocker):
     from django.db import connection
+    from django.db.backends.sqlite3.base import DatabaseWrapper
 
     from fengchao.demo import services
 
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only")
+    # A database of its own: the switch needs the database alone, and the test database has other connections.
+    db = DatabaseWrapper({**connection.settings_dict, "NAME": str(tmp_path / "seed.sqlite3")}, alias="seed_journal")
+    with django_db_blocker.unblock():
+        _check_the_journal_switch(services, db)
 
+
+def _check_the_journal_switch(services, db) -> None:
     def pragma(name):
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(f"PRAGMA {name}")
             return cursor.fetchone()[0]
 
-    before = (pragma("journal_mode"), pragma("synchronous"))
-    with services._sqlite_bulk_journal(large=True):
-        assert (pragma("journal_mode"), pragma("synchronous")) == ("truncate", 0)
-    assert (pragma("journal_mode"), pragma("synchronous")) == before
-    with services._sqlite_bulk_journal(large=False):
+    try:
+        before = (pragma("journal_mode"), pragma("synchronous"))
+        assert before[0] == "wal"
+        with services._sqlite_bulk_journal(large=True, db=db):
+            assert (pragma("journal_mode"), pragma("synchronous")) == ("truncate", 0)
         assert (pragma("journal_mode"), pragma("synchronous")) == before
+        with services._sqlite_bulk_journal(large=False, db=db):
+            assert (pragma("journal_mode"), pragma("synchronous")) == before
+    finally:
+        db.close()

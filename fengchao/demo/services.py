@@ -102,7 +102,7 @@ def _case_counts(cases: CasesResult) -> dict:
 
 
 @contextlib.contextmanager
-def _sqlite_bulk_journal(large: bool):
+def _sqlite_bulk_journal(large: bool, db=connection):
     """SQLite, a large seed outside any transaction: a rollback journal and no syncs until it is written.
 
     In WAL mode each of the gigabytes written would go to the WAL first (again whenever a spilled page
@@ -112,10 +112,10 @@ def _sqlite_bulk_journal(large: bool):
     back. Without syncs a power cut during the seed may spoil the database (it has to be made again).
     Skipped (the WAL stays) when another connection holds the database, which the switch needs alone.
     """
-    if not large or connection.vendor != "sqlite" or connection.in_atomic_block:
+    if not large or db.vendor != "sqlite" or db.in_atomic_block:
         yield
         return
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         (journal,) = cursor.fetchone()
         cursor.execute("PRAGMA synchronous")
@@ -126,7 +126,7 @@ def _sqlite_bulk_journal(large: bool):
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
             with contextlib.suppress(OperationalError):
                 cursor.execute(f"PRAGMA journal_mode = {journal}")
