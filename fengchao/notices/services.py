@@ -31,7 +31,8 @@ def _notify_query(users: QuerySet, excluded, values: list) -> int:
     (column,) = users.query.values_select
     # Names come from the models and the compiled query; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} ({columns}) SELECT DISTINCT r.{quote(column)}, %s, %s, %s, %s, %s, %s "  # noqa: S608
+        # DISTINCT makes PostgreSQL type the bare parameters as text, so the case's pk says what it is.
+        f"INSERT INTO {table} ({columns}) SELECT DISTINCT r.{quote(column)}, %s, %s, %s, %s, CAST(%s AS BIGINT), %s "  # noqa: S608
         f"FROM ({inner}) r WHERE r.{quote(column)} IS NOT NULL"
     )
     params = [*values, timezone.now(), *inner_params]
