@@ -502,7 +502,7 @@ def dispatch(case, *, by, tier: str, department=None, assignee=None, note: str =
             raise ValidationError({"department": _("Choose the department that takes the case.")})
     else:
         department = None
-    if assignee is not None and assignee.pk not in _handlers_at(case, tier, department):
+    if assignee is not None and not _handlers_at(case, tier, department).filter(user_id=assignee.pk).exists():
         raise ValidationError({"assignee": _("%(name)s does not handle cases there.") % {"name": assignee}})
     return transition(
         case,

@@ -15,6 +15,8 @@ from collections import defaultdict
 from django.db import connection
 from django.utils import timezone
 
+from fengchao.areas.levels import LINEAGE_FIELD_OF_LEVEL
+
 from .choices import Rating
 from .models import MEASURES, Case, CaseTally
 
@@ -27,7 +29,7 @@ STAGE_SPANS = {
 }
 TALLY_COLUMNS = ("area_id", "month", "category_id", *MEASURES)
 # The lineage columns of a case whose areas have tally rows (the case's own area included when it is one of them).
-TALLY_LINEAGE = ("district_pk", "street_pk", "community_pk", "grid_pk")
+TALLY_LINEAGE = tuple(LINEAGE_FIELD_OF_LEVEL.values())
 
 
 def cells_of(case: Case) -> list[tuple]:
@@ -68,41 +70,42 @@ def snapshot(case: Case) -> tuple:
 
 def apply_change(before: tuple | None, after: Case | None) -> None:
     """Move the tallies from a case's `snapshot` before a change to the case as it is now."""
-    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for snap, sign in ((before, -1), (None if after is None else snapshot(after), 1)):
-        if snap is None:
-            continue
-        cells, counts = snap
-        for cell in cells:
-            for name, value in counts.items():
-                deltas[cell][name] += sign * value
-    _upsert([(cell, changes) for cell, changes in deltas.items()])
+    deltas = _deltas()
+    if before is not None:
+        _add(deltas, *before, sign=-1)
+    if after is not None:
+        _add(deltas, *snapshot(after))
+    _upsert(list(deltas.items()))
 
 
 def add_many(cases) -> None:
     """Add new cases (bulk seeding, a rebuild) to their tallies in a few statements."""
-    cells: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    deltas = _deltas()
     for case in cases:
-        case_cells, counts = snapshot(case)
-        for cell in case_cells:
-            for name, value in counts.items():
-                cells[cell][name] += value
-    _upsert(list(cells.items()))
+        _add(deltas, *snapshot(case))
+    _upsert(list(deltas.items()))
 
 
 def move(cases, lineage: dict[str, int | None]) -> None:
     """Move cases' counts to the rows of their new lineage (their area moved under another parent)."""
-    deltas: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    deltas = _deltas()
     for case in cases.iterator(chunk_size=2000):
         counts = contribution(case)
-        before = cells_of(case)
+        _add(deltas, cells_of(case), counts, sign=-1)
         for column, pk in lineage.items():
             setattr(case, column, pk)
-        for cells, sign in ((before, -1), (cells_of(case), 1)):
-            for cell in cells:
-                for name, value in counts.items():
-                    deltas[cell][name] += sign * value
+        _add(deltas, cells_of(case), counts)
     _upsert(list(deltas.items()))
+
+
+def _deltas() -> dict[tuple, dict[str, int]]:
+    return defaultdict(lambda: defaultdict(int))
+
+
+def _add(deltas: dict, cells: list[tuple], counts: dict[str, int], sign: int = 1) -> None:
+    for cell in cells:
+        for name, value in counts.items():
+            deltas[cell][name] += sign * value
 
 
 def rebuild() -> int:
