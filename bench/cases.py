@@ -17,20 +17,18 @@
 Each part runs in a child process with its own DATABASE_URL, whatever database the other groups use.
 """
 
-import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import _pg
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PG = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 KPI_DB = "fengchao_bench_cases"
 INTAKE_DB = "fengchao_bench_intake"
 SEED = 20261122
@@ -38,50 +36,12 @@ KPI_CASES = 5_000_000  # the budget's "any area over 5 M cases"
 CLIENTS = 4
 ROUNDS = 3
 ROUND_S = 8.0
-MARK = "FIGURE "
 
 
 def run(emit) -> None:
     for part, database in (("kpi", KPI_DB), ("intake", INTAKE_DB)):
-        for name, value, unit in _child(part, database):
+        for name, value, unit in _pg.run_part(str(Path(__file__)), part, database):
             emit(name, value, unit)
-
-
-def _child(part: str, database: str) -> list[tuple[str, float, str]]:
-    _ensure_database(database)
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"{PG}/{database}",
-        "DJANGO_SETTINGS_MODULE": "fengchao.test_settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
-    }
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__)), part], env=env, stdout=subprocess.PIPE, text=True, check=False
-    )
-    figures = []
-    for line in done.stdout.splitlines():
-        if line.startswith(MARK):
-            name, value, unit = line[len(MARK) :].split(" ", 2)
-            figures.append((name, float(value), unit))
-    if done.returncode != 0:
-        print(f"cases: the {part} part failed (exit {done.returncode})", file=sys.stderr)
-    return figures
-
-
-def _ensure_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _figure(name: str, value: float, unit: str) -> None:
-    print(f"{MARK}{name} {value} {unit}", flush=True)
-
-
-def _note(text: str) -> None:
-    print(f"cases: {text}", file=sys.stderr, flush=True)
 
 
 def p95(values: list[float]) -> float:
@@ -102,12 +62,12 @@ def _kpi_part() -> None:
 
     call_command("migrate", verbosity=0)
     if not _current_district_demo():
-        _note("seeding the district-scale demo with its year of cases on PostgreSQL (many minutes)")
+        _pg.note("cases", "seeding the district-scale demo with its year of cases on PostgreSQL (many minutes)")
         call_command("seed_demo", scale="district", reset=find_demo_district() is not None, verbosity=0)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     if Case.objects.count() < KPI_CASES * 0.9:
-        _note(f"copying the year of cases up to {KPI_CASES:,} on PostgreSQL (a few minutes, once)")
+        _pg.note("cases", f"copying the year of cases up to {KPI_CASES:,} on PostgreSQL (a few minutes, once)")
         _copy_cases(KPI_CASES // Case.objects.count() - 1)
     district = find_demo_district()
     rnd = random.Random(SEED)
@@ -128,9 +88,12 @@ def _kpi_part() -> None:
         timed(area)
     timings = [(area, timed(area)) for _round in range(3) for area in areas]
     slowest = sorted(timings, key=lambda pair: -pair[1])[:3]
-    _note("slowest KPI calls: " + ", ".join(f"{a.name} ({a.get_kind_display()}) {ms:.0f} ms" for a, ms in slowest))
-    _figure("cases.kpi_ms_p95", p95([ms for _area, ms in timings]), "ms")
-    _figure("cases.kpi_ms_p95_district", p95([timed(district) for _ in range(20)]), "ms")
+    _pg.note(
+        "cases",
+        "slowest KPI calls: " + ", ".join(f"{a.name} ({a.get_kind_display()}) {ms:.0f} ms" for a, ms in slowest),
+    )
+    _pg.figure("cases.kpi_ms_p95", p95([ms for _area, ms in timings]), "ms")
+    _pg.figure("cases.kpi_ms_p95_district", p95([timed(district) for _ in range(20)]), "ms")
 
 
 def _copy_cases(copies: int) -> None:
@@ -200,7 +163,7 @@ def _intake_part() -> None:
 
     call_command("migrate", verbosity=0)
     if find_demo_district() is None:
-        _note("seeding the small demo on PostgreSQL")
+        _pg.note("cases", "seeding the small demo on PostgreSQL")
         call_command("seed_demo", scale="small", verbosity=0)
     _token, raw = issue_api_token(User.objects.get(username="demo_member"), "bench", days=1)
     points = list(
@@ -213,10 +176,10 @@ def _intake_part() -> None:
         .values_list("code", "name")
         .order_by("code")
     )
-    port = _free_port()
-    server = _start_server(port)
+    port = _pg.free_port()
+    server = _pg.start_server(port)
     try:
-        _wait_until_up(port)
+        _pg.wait_until_up(port)
         rnd = random.Random(SEED)
         run_id = f"{os.getpid()}-{int(time.time())}"
         counter = iter(range(10**9))
@@ -241,94 +204,22 @@ def _intake_part() -> None:
         headers = {"Authorization": f"Bearer {raw}", "Content-Type": "application/json"}
         targets = {"intake": "/api/cases", "bare": "/bench/bare-case"}
         for path in targets.values():  # warm both up: imports, connections, the locator's index
-            _load(port, path, headers, body, seconds=2.0)
+            _pg.load(port, path, lambda _slot: headers, lambda _slot: body(), seconds=2.0, clients=CLIENTS)
         done = {name: 0 for name in targets}
         spent = {name: 0.0 for name in targets}
         for _round in range(ROUNDS):
             for name, path in targets.items():
-                count, seconds = _load(port, path, headers, body, seconds=ROUND_S)
+                count, seconds = _pg.load(
+                    port, path, lambda _slot: headers, lambda _slot: body(), seconds=ROUND_S, clients=CLIENTS
+                )
                 done[name] += count
                 spent[name] += seconds
         intake, bare = done["intake"] / spent["intake"], done["bare"] / spent["bare"]
-        _figure("cases.intake_rps", intake, "cases/s")
-        _figure("cases.bare_insert_rps", bare, "cases/s")
-        _figure("cases.intake_vs_bare_insert", intake / bare, "ratio")
+        _pg.figure("cases.intake_rps", intake, "cases/s")
+        _pg.figure("cases.bare_insert_rps", bare, "cases/s")
+        _pg.figure("cases.intake_vs_bare_insert", intake / bare, "ratio")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start_server(port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
-        "PYTHONPATH": str(ROOT),
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production-0123456789abcdef"),
-        "FENGCHAO_ALLOW_DERIVED_KEYS": "1",
-        "SECURE_SSL_REDIRECT": "0",
-        "FENGCHAO_PLAIN_STATIC": "1",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    command = [str(gunicorn), "fengchao.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    return subprocess.Popen([*command, "--log-level", "warning"], env=env, cwd=ROOT)
-
-
-def _wait_until_up(port: int, timeout: float = 60) -> None:
-    import http.client
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/login/")  # /healthz reports the worker too, which this server runs without
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("the benchmark server did not start")
-
-
-def _load(port: int, path: str, headers: dict, body, *, seconds: float) -> tuple[int, float]:
-    """Post from CLIENTS threads (one keep-alive connection each) for `seconds`; (successes, seconds taken)."""
-    import http.client
-
-    stop = time.perf_counter() + seconds
-    counts = [0] * CLIENTS
-    failures: list[str] = []
-
-    def client(slot: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.perf_counter() < stop:
-            conn.request("POST", path, body=json.dumps(body()).encode(), headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
-            if response.status == 201:
-                counts[slot] += 1
-            elif len(failures) < 3:
-                failures.append(f"{response.status} {payload[:200]!r}")
-        conn.close()
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client, args=(slot,)) for slot in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        _note(f"{path}: refused requests, e.g. {failures}")
-    return sum(counts), time.perf_counter() - started
+        _pg.stop_server(server)
 
 
 if __name__ == "__main__":
