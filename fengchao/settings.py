@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "fengchao.registry",
     "fengchao.cases",
     "fengchao.notices",
+    "fengchao.mall",
+    "fengchao.points",
     "fengchao.demo",
 ]
 
@@ -250,4 +252,22 @@ CASES_RED_AFTER = os.environ.get("CASES_RED_AFTER", "3 working_days")
 CASES_EXPORT_MAX_ROWS = int(os.environ.get("CASES_EXPORT_MAX_ROWS", "200000"))
 # Where notifications go besides the in-app inbox (a class with send(to_phone, text)), and how often the outbox runs.
 NOTICES_DELIVERY_SECONDS = float(os.environ.get("NOTICES_DELIVERY_SECONDS", "5"))
+# Points (docs/points.md): when earned points expire ("none", "year_end" or "months:N"), how many days ahead
+# people are warned, and how often the worker's points sweep runs (listings, expiry, unverified orders).
+POINTS_EXPIRY = os.environ.get("POINTS_EXPIRY", "none")
+POINTS_EXPIRY_WARNING_DAYS = int(os.environ.get("POINTS_EXPIRY_WARNING_DAYS", "30"))
+POINTS_SWEEP_SECONDS = float(os.environ.get("POINTS_SWEEP_SECONDS", "60"))
+# How the two kinds weigh in evaluation (points/evaluation.py), as "task:0.6,participation:0.4".
+_WEIGHTS = os.environ.get("POINTS_EVALUATION_WEIGHTS", "task:0.6,participation:0.4")
+POINTS_EVALUATION_WEIGHTS = {
+    kind.strip(): float(weight) for kind, _sep, weight in (w.partition(":") for w in _WEIGHTS.split(",")) if weight
+}
+# Which kinds of points pay for mall orders, in the order they are spent (a deployment may keep one kind out).
+POINTS_SPENDABLE_KINDS = [
+    kind.strip() for kind in os.environ.get("POINTS_SPENDABLE_KINDS", "participation,task").split(",") if kind.strip()
+]
+# Hours a mall order waits for the merchant's verification before it expires and gives the points back.
+MALL_ORDER_HOURS = int(os.environ.get("MALL_ORDER_HOURS", "48"))
+# Codes matching nothing an account may try in an hour before verifying is stopped for it (guessing).
+MALL_VERIFY_MISSES_PER_HOUR = int(os.environ.get("MALL_VERIFY_MISSES_PER_HOUR", "20"))
 FENGCHAO_NOTICE_BACKEND = os.environ.get("FENGCHAO_NOTICE_BACKEND", "fengchao.notices.backends.ConsoleBackend")

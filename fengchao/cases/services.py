@@ -42,6 +42,7 @@ from .choices import (
     Tier,
     WhistleLevel,
 )
+from .hooks import case_stepped
 from .models import Case, CaseAttachment, CaseEvent, Category, CoHandler, Supervision, Whistle
 from .queries import (
     DISPATCHER_ROLES,
@@ -413,6 +414,7 @@ def _move(case, name, by, *, note="", now=None, checked=False, photos=(), photo_
     record(f"case.{name}", case, actor=by, area=case.area, from_state=from_state, to_state=t.target, **event_data)
     tallies.apply_change(before, case)
     _announce(case, name, by)
+    case_stepped.send(sender=Case, case=case, name=name, by=by, now=now)
     return case
 
 

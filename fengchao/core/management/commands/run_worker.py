@@ -1,4 +1,5 @@
-"""The background worker: Django's database task worker, a heartbeat for /healthz, the deadline clock, the outbox."""
+"""The background worker: Django's database task worker, a heartbeat for /healthz, and its loops (the deadline
+clock, the notice outbox, the points sweep)."""
 
 import threading
 
@@ -8,10 +9,14 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 from fengchao.cases.clock import start_clock_thread
 from fengchao.core.heartbeat import start_heartbeat_thread
 from fengchao.notices.outbox import start_outbox_thread
+from fengchao.points.clock import start_points_thread
 
 
 class Command(DbWorkerCommand):
-    help = "Run the background worker: database tasks, a liveness heartbeat, the deadline clock, the notice outbox."
+    help = (
+        "Run the background worker: database tasks, a liveness heartbeat, the deadline clock, the notice outbox, "
+        "the points sweep."
+    )
 
     def handle(self, *args, **options):
         options.setdefault("worker_id", get_random_string(32))
@@ -21,11 +26,12 @@ class Command(DbWorkerCommand):
         # Every worker runs the clock; its compare-and-set steps make concurrent sweeps safe.
         deadline_clock = start_clock_thread(stop)
         outbox = start_outbox_thread(stop)  # notifications to the SMS / e-mail backend
+        points = start_points_thread(stop)  # listings, expiry and its warnings, unverified orders
         try:
             return super().handle(*args, **options)
         finally:
             stop.set()
             heartbeat.join(timeout=5)
-            for thread in (deadline_clock, outbox):
+            for thread in (deadline_clock, outbox, points):
                 if thread is not None:
                     thread.join(timeout=30)
