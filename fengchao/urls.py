@@ -17,6 +17,8 @@ urlpatterns = [
     path("cases/settings/", include("fengchao.cases.catalogue_urls")),
     path("cases/", include("fengchao.cases.urls")),
     path("notifications/", include("fengchao.notices.urls")),
+    path("points/", include("fengchao.points.urls")),
+    path("mall/", include("fengchao.mall.urls")),
     path("", include("fengchao.cases.public_urls")),
     path("m/", include("fengchao.cases.member_urls")),
     path("cases/figures/", include("fengchao.cases.figures_urls")),

@@ -12,7 +12,10 @@ def menu_for(user) -> list[dict]:
     from fengchao.cases.views.inbox import actionable_count
     from fengchao.cases.views.member import is_grid_member
     from fengchao.cases.views.staff import can_work_cases
+    from fengchao.mall import queries as mall
     from fengchao.notices.services import unread_count
+    from fengchao.points.queries import is_points_staff
+    from fengchao.points.views import reads as points
     from fengchao.registry import queries as registry
     from fengchao.registry.views.admin_pages import can_configure_care_tags
 
@@ -21,6 +24,14 @@ def menu_for(user) -> list[dict]:
         items.append({"label": _("Cases"), "url": "cases:list", "count": _once(actionable_count, user)})
     if is_grid_member(user):
         items.append({"label": _("On patrol"), "url": "cases_member:home"})
+    if points.holds_a_role(user):
+        items.append({"label": _("My points"), "url": "points:mine"})
+    if is_points_staff(user):
+        items.append({"label": _("Points"), "url": "points:approvals", "count": _once(points.pending_count, user)})
+    if mall.uses_mall(user):
+        items.append({"label": _("Points mall"), "url": "mall:home"})
+    if mall.is_mall_staff(user):
+        items.append({"label": _("Mall admin"), "url": "mall:merchants"})
     if sees_figures(user):
         items.append({"label": _("Figures"), "url": "cases_figures:home"})
     if scope_paths(user):

@@ -71,3 +71,6 @@ api.add_router("/public/cases", "fengchao.api.cases_public.router")
 api.add_router("/notifications", "fengchao.api.notifications.router")
 # Open311 GeoReport v2 over the same services, for existing Open311 clients.
 api.add_router("/open311/v2", "fengchao.api.open311.router")
+# Points (双积分: the ledger, rules, claims, adjustments) and the points mall (merchants, items, orders).
+api.add_router("/points", "fengchao.api.points.router")
+api.add_router("/mall", "fengchao.api.mall.router")

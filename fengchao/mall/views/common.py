@@ -1,0 +1,101 @@
+"""What the mall's pages share: who may open them, the member's balance, the QR code of an order."""
+
+from functools import wraps
+
+import segno
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from fengchao.areas.models import Area
+from fengchao.areas.scope import scope_q
+from fengchao.points import ledger
+from fengchao.points.choices import PointsKind, Purpose
+
+from .. import queries, services
+
+PAGE_SIZE = 30
+AREA_OPTIONS = 300
+
+
+def _gate(test):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not test(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# Anyone who can order or verify; merchants' users and mall staff; mall staff.
+mall_view = _gate(queries.uses_mall)
+verifier_view = _gate(queries.can_verify)
+staff_view = _gate(queries.is_mall_staff)
+
+
+def balance_of(user) -> dict:
+    """The member's points as the mall shows them: available by spendable kind (in spending order) and frozen."""
+    found = ledger.balances(user.pk)
+    kinds = services.spendable_kinds()
+    rows = [{"kind": k, "label": PointsKind(k).label, "available": found[k][Purpose.AVAILABLE]} for k in kinds]
+    return {
+        "rows": rows,
+        "available": sum(r["available"] for r in rows),
+        "frozen": sum(found[k][Purpose.FROZEN] for k in found),
+    }
+
+
+def verify_path(code: str) -> str:
+    return f"{reverse('mall:verify')}?{urlencode({'code': code})}"
+
+
+def qr_data_uri(data: str) -> str:
+    """The QR code as an SVG data URI (an <img> the CSP allows; nothing on disk)."""
+    return segno.make(data, error="m").svg_data_uri(scale=6, border=2)
+
+
+def staff_areas(user):
+    """Streets and communities where the user is mall staff (the options of area pickers)."""
+    return Area.objects.filter(
+        scope_q(user, roles=queries.MALL_STAFF_ROLES), kind__in=queries.MERCHANT_AREA_KINDS, is_active=True
+    ).order_by("path")
+
+
+def masked_name(user) -> str:
+    """A member's name as the merchant's counter sees it: the first character and stars."""
+    name = str(user.display_name or user.username)
+    return name[:1] + "*" * min(max(len(name) - 1, 1), 3)
+
+
+def tabs(user, current: str) -> list[dict]:
+    """The mall's own tabs, for what this user may do here."""
+    entries = []
+    if queries.can_order(user):
+        entries += [("home", _("Mall"), "mall:home"), ("orders", _("My orders"), "mall:orders")]
+    if queries.can_verify(user):
+        entries.append(("verify", _("Verify a code"), "mall:verify"))
+    if queries.merchant_ids_of(user):
+        entries.append(("statement", _("Statement"), "mall:my_statement"))
+    if queries.is_mall_staff(user):
+        entries += [
+            ("merchants", _("Merchants"), "mall:merchants"),
+            ("items", _("Items and stock"), "mall:items"),
+            ("manage_orders", _("Orders"), "mall:manage_orders"),
+            ("report", _("Reconciliation"), "mall:report"),
+        ]
+    return [
+        {"key": key, "label": label, "url": reverse(name), "active": key == current} for key, label, name in entries
+    ]
+
+
+def page(request, template: str, context: dict, tab: str = "", status: int = 200):
+    context = {"tabs": tabs(request.user, tab), **context}
+    return render(request, template, context, status=status)
