@@ -35,6 +35,8 @@ from .accounts import DEMO_PASSWORD
 from .cases import VERSION as CASES_VERSION
 from .cases import CasesResult, remove_cases, seed_cases
 from .layout import DEFAULT_SEED, DemoLayout, build_layout
+from .points import VERSION as POINTS_VERSION
+from .points import remove_points, seed_points
 from .population import VERSION as POPULATION_VERSION
 from .population import PopulationResult, remove_population, write_population
 
@@ -71,7 +73,8 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
             )
         district, user_pks, population = _write(layout)
         cases = seed_cases(district, scale, seed=seed)
-        counts = {**layout.counts(), **population.counts, **_case_counts(cases)}
+        points = seed_points(district, seed=seed)
+        counts = {**layout.counts(), **population.counts, **_case_counts(cases), **points.counts}
         record(
             SEEDED_ACTION,
             district,
@@ -90,6 +93,10 @@ def seed_demo(scale: str = "small", seed: int = DEFAULT_SEED, reset: bool = Fals
             cases=cases.pk_ranges,
             cases_version=CASES_VERSION,
             cases_s=round(cases.seconds, 2),
+            # The pilot street's points and mall, likewise.
+            points=points.pk_ranges,
+            points_version=POINTS_VERSION,
+            points_s=round(points.seconds, 2),
         )
     return SeedResult(district, True, counts, time.perf_counter() - started)
 
@@ -295,6 +302,7 @@ def remove_demo() -> None:
         )
     try:
         with transaction.atomic():
+            remove_points(district, event.data.get("points", {}))
             remove_cases(district, event.data.get("cases", {}))
             remove_population(event.data.get("population", {}))
             RoleAssignment.objects.filter(user__in=seeded_users).delete()
