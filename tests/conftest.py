@@ -1,4 +1,6 @@
 import pytest
+from django.core.management import call_command
+from django.db import transaction
 from django.utils import translation
 
 from fengchao.areas import locator
@@ -43,3 +45,19 @@ def tree(db):
 @pytest.fixture
 def bare_tree(db):
     return build_tree(with_users=False)
+
+
+@pytest.fixture(scope="module")
+def seeded_demo(django_db_setup, django_db_blocker):
+    """The small demo, committed for the module's tests (each test still runs in its own transaction)."""
+    from fengchao.audit.models import AuditEvent
+    from fengchao.demo.services import remove_demo
+
+    with django_db_blocker.unblock():
+        call_command("seed_demo", scale="small", verbosity=0)
+        try:
+            yield AuditEvent.objects.get(action="demo.seeded")
+        finally:
+            with transaction.atomic():
+                remove_demo()
+            AuditEvent.objects.all().delete()

@@ -7,29 +7,18 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from fengchao.accounts import services as accounts
 from fengchao.areas import coords
 from fengchao.cases import services
 from fengchao.cases.choices import CaseState, Channel, Tier
 from fengchao.cases.models import Case, CaseAttachment, CoHandler
 from fengchao.notices.models import Notification
+from tests.api_client import post, token_client
 from tests.case_factories import PNG, build_categories, centre, photo, report
 from tests.factories import first_micro
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/cases"
-
-
-def token_client(user) -> Client:
-    _, raw = accounts.issue_api_token(user, "test")
-    client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-    return client
-
-
-def post(client, url, body=None, **extra):
-    return client.post(url, body or {}, content_type="application/json", **extra)
 
 
 def fields_of(response) -> set:

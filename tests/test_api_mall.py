@@ -4,33 +4,17 @@ statements; merchants, items and stock for staff; the reconciliation report. Sco
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from fengchao.accounts import services as accounts
 from fengchao.mall import services
 from fengchao.mall.models import Item, Merchant, Order, OrderState
 from fengchao.points import ledger
+from tests.api_client import patch, post, token_client
 from tests.mall_factories import PNG, build_mall, grant
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/mall"
-
-
-def token_client(user) -> Client:
-    _, raw = accounts.issue_api_token(user, "test")
-    client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-    return client
-
-
-def post(client, url, body=None, **extra):
-    return client.post(url, body or {}, content_type="application/json", **extra)
-
-
-def patch(client, url, body):
-    return client.patch(url, body, content_type="application/json")
 
 
 def fields_of(response) -> set:

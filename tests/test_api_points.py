@@ -6,15 +6,14 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from fengchao.accounts import services as accounts
 from fengchao.api.pagination import encode_cursor
 from fengchao.points import ledger, services
 from fengchao.points.choices import Action, Approval, ClaimState, PointsKind
 from fengchao.points.models import Claim, Rule, Transfer
+from tests.api_client import post, put, token_client
 from tests.case_factories import build_categories, report
 from tests.factories import first_micro
 from tests.points_factories import claim, district_rules, grant
@@ -23,21 +22,6 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/points"
 TASK, PARTICIPATION = PointsKind.TASK, PointsKind.PARTICIPATION
-
-
-def token_client(user) -> Client:
-    _, raw = accounts.issue_api_token(user, "test")
-    client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-    return client
-
-
-def post(client, url, body=None):
-    return client.post(url, body or {}, content_type="application/json")
-
-
-def put(client, url, body):
-    return client.put(url, body, content_type="application/json")
 
 
 def fields_of(response) -> set:

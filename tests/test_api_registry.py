@@ -8,23 +8,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from fengchao.accounts import services as accounts
 from fengchao.audit.models import AuditEvent
 from fengchao.registry import services
 from fengchao.registry.models import AccessLog, MoveRecord, Resident
+from tests.api_client import token_client
 from tests.factories import first_micro
 from tests.registry_factories import build_registry, id_number
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/registry"
-
-
-def token_client(user) -> Client:
-    _, raw = accounts.issue_api_token(user, "test")
-    client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
-    return client
 
 
 def post(client, url, body, method="post"):

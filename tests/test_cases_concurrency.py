@@ -9,7 +9,7 @@ import queue
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from fengchao.audit.models import AuditEvent
 from fengchao.cases import services
@@ -17,6 +17,7 @@ from fengchao.cases.choices import CaseState, Channel, Tier
 from fengchao.cases.models import Case, CaseEvent, CaseTally
 from fengchao.core.errors import StaleRecord
 from tests.case_factories import assert_tallies_match_a_rebuild, build_categories, report
+from tests.concurrency import in_threads
 from tests.factories import first_micro
 
 pytestmark = [
@@ -30,28 +31,6 @@ pytestmark = [
 
 def fresh(pk) -> Case:
     return Case.objects.select_related("area", "category").get(pk=pk)
-
-
-def in_threads(count: int, work) -> None:
-    """Run `work(n)` in `count` threads, each with its own database connection, closed when it ends."""
-    errors = []
-
-    def run(n):
-        try:
-            work(n)
-        except BaseException as error:  # reported to the test below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    assert not any(thread.is_alive() for thread in threads)
-    if errors:
-        raise errors[0]
 
 
 def test_two_dispatchers_at_once_only_one_wins(tree):

@@ -7,8 +7,6 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,16 +26,8 @@ STAMPS = ("reported_at", "accepted_at", "dispatched_at", "taken_at", "resolved_a
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """The small demo with its cases, committed for the module's tests (each test still runs in its own transaction)."""
-    with django_db_blocker.unblock():
-        call_command("seed_demo", scale="small", verbosity=0)
-        try:
-            yield AuditEvent.objects.get(action="demo.seeded")
-        finally:
-            with transaction.atomic():
-                remove_demo()
-            AuditEvent.objects.all().delete()
+def seeded(seeded_demo):
+    return seeded_demo
 
 
 def test_a_year_of_cases_in_every_state(seeded):

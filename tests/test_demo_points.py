@@ -3,16 +3,12 @@
 from collections import Counter, defaultdict
 
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from fengchao.accounts.models import User
-from fengchao.audit.models import AuditEvent
 from fengchao.cases.models import Case
 from fengchao.demo import names
-from fengchao.demo.services import remove_demo
 from fengchao.mall.models import Item, Merchant, Order, OrderState
 from fengchao.points import ledger, rules
 from fengchao.points.choices import Action, ClaimState, PointsKind, Purpose, TransferKind
@@ -23,15 +19,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("seed_demo", scale="small", verbosity=0)
-        try:
-            yield AuditEvent.objects.get(action="demo.seeded")
-        finally:
-            with transaction.atomic():
-                remove_demo()
-            AuditEvent.objects.all().delete()
+def seeded(seeded_demo):
+    return seeded_demo
 
 
 def test_the_seeded_ledger_reconciles(seeded):

@@ -10,7 +10,7 @@ import threading
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connection
 
 from fengchao.accounts import services as accounts
 from fengchao.accounts.roles import Role
@@ -22,6 +22,7 @@ from fengchao.points import ledger
 from fengchao.points.choices import Purpose, TransferKind
 from fengchao.points.models import Account, Transfer
 from fengchao.points.reconcile import reconcile
+from tests.concurrency import in_threads
 from tests.factories import first_micro
 from tests.mall_factories import build_mall, grant
 
@@ -36,28 +37,6 @@ pytestmark = [
 # PostgreSQL allows 100 connections by default, shared with other test runs: the threads all start at
 # once behind a barrier, and at most this many hold a connection at the same moment.
 CONNECTIONS = 30
-
-
-def in_threads(count: int, work) -> None:
-    """Run `work(n)` in `count` threads, each with its own database connection, closed when it ends."""
-    errors = []
-
-    def run(n):
-        try:
-            work(n)
-        except BaseException as error:  # reported to the test below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    assert not any(thread.is_alive() for thread in threads)
-    if errors:
-        raise errors[0]
 
 
 def members(tree, count: int, points: int) -> list:
