@@ -607,18 +607,30 @@ def test_the_report_counts_grants_per_month_top_earners_and_claims(client, w):
     claim(leader, Action.CASE_HANDLED, w.micro, at=dt.datetime(year, 3, 1, 9, tzinfo=zone))
     claim(member, Action.TRAINING_ATTENDED, w.micro, at=dt.datetime(year, 3, 5, 9, tzinfo=zone))
     claim(w.u["outsider_microgrid_member"], Action.CASE_HANDLED, w.micro_b, at=dt.datetime(year, 2, 1, tzinfo=zone))
+    # Adjustments by hand count as earned too, in their month, a negative one against.
+    march = dt.datetime(year, 3, 20, 9, tzinfo=zone)
+    for points in (8, -3):
+        services.adjust(
+            member,
+            kind="participation",
+            points=points,
+            reason="补录",
+            by=w.u["community_staff"],
+            area=w.micro,
+            now=march,
+        )
     response = as_user(client, w, "street_staff").get(reverse("points:report") + f"?year={year}")
     figures = response.context["figures"]
     assert response.context["area"] == w.t.street_a
-    assert figures["months"][1]["by_kind"] == [20, 0] and figures["months"][2]["by_kind"] == [10, 0]
-    assert figures["total"] == 30
+    assert figures["months"][1]["by_kind"] == [20, 0] and figures["months"][2]["by_kind"] == [10, 5]
+    assert figures["total"] == 35
     assert [(e["user__username"], e["total"]) for e in figures["earners"]] == [
         ("microgrid_leader", 20),
-        ("microgrid_member", 10),
+        ("microgrid_member", 15),
     ]
     states = {s["state"]: s["n"] for s in figures["states"]}
     assert states[ClaimState.GRANTED] == 3 and states[ClaimState.PENDING] == 1
-    assert [(row["area"], row["total"]) for row in figures["within"]] == [(w.t.community_a, 30)]
+    assert [(row["area"], row["total"]) for row in figures["within"]] == [(w.t.community_a, 35)]
     assert (
         as_user(client, w, "community_staff").get(reverse("points:report") + f"?area={w.t.street_a.pk}").status_code
         == 404

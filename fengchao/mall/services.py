@@ -109,16 +109,23 @@ def _text(values: dict, errors: dict, name: str, limit: int, *, required=False, 
     return value
 
 
-def _clean_merchant(values: dict) -> dict:
-    unknown = set(values) - set(MERCHANT_FIELDS)
+def _clean_start(values: dict, fields, choice: str, choices, refusal: str) -> tuple[dict, dict]:
+    """What cleaning a merchant and an item share: no fields but `fields`, a name, and one choice among
+    `choices` (the merchant's kind, the item's category). Returns the errors so far and the clean values."""
+    unknown = set(values) - set(fields)
     if unknown:
         raise ValidationError(_("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(unknown))})
     errors, clean = {}, {}
     clean["name"] = _text(values, errors, "name", 100, required=True, label=_("the name"))
-    kind = str(values.get("kind") or "")
-    if kind not in MerchantKind.values:
-        errors["kind"] = _("Choose what kind of merchant this is.")
-    clean["kind"] = kind
+    clean[choice] = str(values.get(choice) or "")
+    if clean[choice] not in choices:
+        errors[choice] = refusal
+    return errors, clean
+
+
+def _clean_merchant(values: dict) -> dict:
+    refusal = _("Choose what kind of merchant this is.")
+    errors, clean = _clean_start(values, MERCHANT_FIELDS, "kind", MerchantKind.values, refusal)
     clean["address"] = _text(values, errors, "address", 200)
     phone = _text(values, errors, "phone", 20)
     if phone and "phone" not in errors and not re.fullmatch(r"[0-9０-９+\-() ]{5,20}", phone):
@@ -211,6 +218,15 @@ def unlink_user(merchant: Merchant, user, *, by) -> Merchant:
     return merchant
 
 
+def _set_active(merchant: Merchant, active: bool, *, refusal: str) -> None:
+    """Switch the merchant on or off by compare-and-set, in the caller's transaction (`refusal` if it already is)."""
+    rows = Merchant.objects.filter(pk=merchant.pk, is_active=not active)
+    if rows.update(is_active=active, version=F("version") + 1) != 1:
+        raise StaleRecord(refusal)
+    merchant.is_active = active
+    merchant.version += 1
+
+
 def deactivate_merchant(merchant: Merchant, *, by, reason: str = "", now=None) -> Merchant:
     """The merchant stops taking points: its items leave the mall and its open orders are cancelled
     (points and stock go back, each member is told)."""
@@ -218,11 +234,7 @@ def deactivate_merchant(merchant: Merchant, *, by, reason: str = "", now=None) -
     reason = (reason or "").strip()[:200]
     now = now or timezone.now()
     with transaction.atomic():
-        rows = Merchant.objects.filter(pk=merchant.pk, is_active=True)
-        if rows.update(is_active=False, version=F("version") + 1) != 1:
-            raise StaleRecord(_("This merchant is not active."))
-        merchant.is_active = False
-        merchant.version += 1
+        _set_active(merchant, False, refusal=_("This merchant is not active."))
         open_orders = list(
             Order.objects.filter(merchant=merchant, state=OrderState.FROZEN).values_list("pk", flat=True)
         )
@@ -238,11 +250,7 @@ def deactivate_merchant(merchant: Merchant, *, by, reason: str = "", now=None) -
 def reactivate_merchant(merchant: Merchant, *, by) -> Merchant:
     _check_manager(by, merchant)
     with transaction.atomic():
-        rows = Merchant.objects.filter(pk=merchant.pk, is_active=False)
-        if rows.update(is_active=True, version=F("version") + 1) != 1:
-            raise StaleRecord(_("This merchant is already active."))
-        merchant.is_active = True
-        merchant.version += 1
+        _set_active(merchant, True, refusal=_("This merchant is already active."))
         record("mall.merchant_reactivated", merchant, actor=by, area=merchant.area)
     return merchant
 
@@ -282,15 +290,7 @@ def _flag(raw) -> bool:
 
 
 def _clean_item(merchant: Merchant, values: dict) -> dict:
-    unknown = set(values) - set(ITEM_FIELDS)
-    if unknown:
-        raise ValidationError(_("Unknown fields: %(names)s.") % {"names": ", ".join(sorted(unknown))})
-    errors, clean = {}, {}
-    clean["name"] = _text(values, errors, "name", 100, required=True, label=_("the name"))
-    category = str(values.get("category") or "")
-    if category not in ItemCategory.values:
-        errors["category"] = _("Choose a category.")
-    clean["category"] = category
+    errors, clean = _clean_start(values, ITEM_FIELDS, "category", ItemCategory.values, _("Choose a category."))
     clean["description"] = _text(values, errors, "description", 2000)
     clean["price"] = _whole(values.get("price"), errors, "price", low=1, high=MAX_PRICE)
     limit = values.get("per_person_limit")
@@ -583,6 +583,21 @@ def _paid_parts(order: Order):
     return [(kind, int(order.paid[kind])) for kind in PointsKind.values if int(order.paid.get(kind) or 0) > 0]
 
 
+def _post_with_merchant(order: Order, transfer_kind: str, *, by, now, reason: str = "") -> None:
+    """The order's points, kind by kind, between the member and its merchant (spent to it, refunded from it)."""
+    for kind, points in _paid_parts(order):
+        ledger.post(
+            transfer_kind,
+            kind,
+            points,
+            user_id=order.user_id,
+            merchant_id=order.merchant_id,
+            at=now,
+            actor=by,
+            **_about(order, reason),
+        )
+
+
 def clean_code(raw) -> str:
     """Digits of a typed or scanned code (spaces and dashes dropped, full-width digits folded)."""
     text = str(raw or "").translate({ord("０") + i: str(i) for i in range(10)})
@@ -655,17 +670,7 @@ def verify_order(code, by, *, now=None) -> Order:
             order.refresh_from_db()
             raise closed_refusal(order, now)
         order.state, order.verified_at, order.verified_by = OrderState.VERIFIED, now, by
-        for kind, points in _paid_parts(order):
-            ledger.post(
-                TransferKind.SPEND,
-                kind,
-                points,
-                user_id=order.user_id,
-                merchant_id=order.merchant_id,
-                at=now,
-                actor=by,
-                **_about(order),
-            )
+        _post_with_merchant(order, TransferKind.SPEND, by=by, now=now)
         record("mall.order_verified", order, actor=by, area=order.area, code=code, points=order.points)
         notify(
             [order.user_id],
@@ -778,17 +783,7 @@ def refund_order(order: Order, by, reason: str, *, now=None) -> Order:
                 % {"state": order.get_state_display()}
             )
         order = Order.objects.select_related("item", "merchant", "area").get(pk=order.pk)
-        for kind, points in _paid_parts(order):
-            ledger.post(
-                TransferKind.REFUND,
-                kind,
-                points,
-                user_id=order.user_id,
-                merchant_id=order.merchant_id,
-                at=now,
-                actor=by,
-                **_about(order, reason),
-            )
+        _post_with_merchant(order, TransferKind.REFUND, by=by, now=now, reason=reason)
         record("mall.order_refunded", order, actor=by, area=order.area, points=order.points, reason=reason)
         notify(
             [order.user_id],

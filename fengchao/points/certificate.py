@@ -109,25 +109,23 @@ def note_view(result: Record, *, by) -> None:
     """Someone other than the person looked at their record: logged like any look at personal data."""
     if by.pk == result.person.pk:
         return
-    with transaction.atomic():
-        record(
-            VIEW_ACTION,
-            result.person,
-            actor=by,
-            area=result.issuer,
-            user=result.person.pk,
-            rows=result.activities,
-            date_from=result.date_from and result.date_from.isoformat(),
-            date_to=result.date_to and result.date_to.isoformat(),
-        )
+    _log(VIEW_ACTION, result, by=by)
 
 
 def export(result: Record, *, by) -> tuple[bytes, str]:
     """The record as .xlsx, and its file name; the download is written to the audit log."""
     data = workbook(result)
+    _log(EXPORT_ACTION, result, by=by, format="xlsx")
+    name = result.person.display_name or result.person.username
+    filename = _("volunteer-record-%(name)s-%(date)s.xlsx") % {"name": name, "date": result.issued_on.isoformat()}
+    return data, filename
+
+
+def _log(action: str, result: Record, *, by, **extra) -> None:
+    """An audit event about the person's record: whose, for which period, how many activities."""
     with transaction.atomic():
         record(
-            EXPORT_ACTION,
+            action,
             result.person,
             actor=by,
             area=result.issuer,
@@ -135,11 +133,8 @@ def export(result: Record, *, by) -> tuple[bytes, str]:
             rows=result.activities,
             date_from=result.date_from and result.date_from.isoformat(),
             date_to=result.date_to and result.date_to.isoformat(),
-            format="xlsx",
+            **extra,
         )
-    name = result.person.display_name or result.person.username
-    filename = _("volunteer-record-%(name)s-%(date)s.xlsx") % {"name": name, "date": result.issued_on.isoformat()}
-    return data, filename
 
 
 def workbook(result: Record) -> bytes:

@@ -29,16 +29,22 @@ def weights() -> dict[str, float]:
     return {kind: float(configured.get(kind, default)) for kind, default in (("task", 0.6), ("participation", 0.4))}
 
 
+def earned_entries(area, since, until):
+    """The entries that grants and hand adjustments made on people's available accounts in the area's subtree
+    between `since` and `until`: what they earned there (a negative adjustment counts against)."""
+    return Entry.objects.filter(
+        subtree_q(area.path, "transfer__area__"),
+        account__purpose=Purpose.AVAILABLE,
+        transfer__kind__in=[TransferKind.GRANT, TransferKind.ADJUST],
+        transfer__at__gte=since,
+        transfer__at__lt=until,
+    )
+
+
 def scores(area, since, until, limit: int = 50) -> list[Score]:
     """The people who earned most in the area's subtree between `since` and `until`, by weighted score."""
     earned = (
-        Entry.objects.filter(
-            subtree_q(area.path, "transfer__area__"),
-            account__purpose=Purpose.AVAILABLE,
-            transfer__kind__in=[TransferKind.GRANT, TransferKind.ADJUST],
-            transfer__at__gte=since,
-            transfer__at__lt=until,
-        )
+        earned_entries(area, since, until)
         .values("account__user_id")
         .annotate(
             task=Sum("amount", filter=Q(account__kind=PointsKind.TASK), default=0),

@@ -1,9 +1,13 @@
-"""What the mall's pages share: who may open them, the member's balance, the QR code of an order."""
+"""What the mall's pages share: who may open them, the member's balance, the QR code of an order, page
+links of keyset lists, and running a service call whose refusal goes on the form or into the messages."""
 
 from functools import wraps
+from typing import NamedTuple
 
 import segno
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,8 +18,10 @@ from fengchao.areas.models import Area
 from fengchao.areas.scope import scope_q
 from fengchao.points import ledger
 from fengchao.points.choices import PointsKind, Purpose
+from fengchao.registry.views.common import next_url, query_without
 
 from .. import queries, services
+from ..forms import apply_errors
 
 PAGE_SIZE = 30
 AREA_OPTIONS = 300
@@ -99,3 +105,41 @@ def tabs(user, current: str) -> list[dict]:
 def page(request, template: str, context: dict, tab: str = "", status: int = 200):
     context = {"tabs": tabs(request.user, tab), **context}
     return render(request, template, context, status=status)
+
+
+def pages(request, cursor) -> dict:
+    """The next and first page links of a keyset list (registry/_pager.html)."""
+    return {
+        "next_url": next_url(request, cursor),
+        "first_url": "?" + query_without(request, "cursor") if request.GET.get("cursor") else None,
+    }
+
+
+class Attempt(NamedTuple):
+    """What `attempt` gives back: whether the service did it, and what it returned."""
+
+    ok: bool
+    result: object = None
+
+
+def refusal_text(error) -> str:
+    """A service's refusal (ValidationError or PermissionDenied) as one line."""
+    return " ".join(error.messages if isinstance(error, ValidationError) else [str(error)])
+
+
+def attempt(call, *, form=None, request=None, denied_field=None) -> Attempt:
+    """Run a service call (`call()`): Attempt(True, its result), or Attempt(False) when the service refuses.
+
+    The refusal goes on `form` when there is one (a ValidationError by field, see `apply_errors`; a
+    PermissionDenied on `denied_field`, or on the whole form), else into `request`'s messages as an error.
+    """
+    try:
+        return Attempt(True, call())
+    except (ValidationError, PermissionDenied) as error:
+        if form is None:
+            messages.error(request, refusal_text(error))
+        elif isinstance(error, ValidationError):
+            apply_errors(form, error)
+        else:
+            form.add_error(denied_field, str(error))
+        return Attempt(False)

@@ -8,18 +8,17 @@ import mimetypes
 import secrets
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from fengchao.registry.views.common import keyset, next_url, query_without
+from fengchao.registry.views.common import keyset
 
 from .. import queries, services
 from ..models import ItemCategory, OrderState
-from .common import PAGE_SIZE, balance_of, mall_view, masked_name, page, qr_data_uri, verify_path
+from .common import PAGE_SIZE, attempt, balance_of, mall_view, masked_name, page, pages, qr_data_uri, verify_path
 
 QUANTITY_CHOICES = 10
 
@@ -46,8 +45,7 @@ def home(request):
         "waiting": queries.my_orders(user).filter(state=OrderState.FROZEN).count(),
         "can_verify": queries.can_verify(user),
         "is_staff": queries.is_mall_staff(user),
-        "next_url": next_url(request, cursor),
-        "first_url": "?" + query_without(request, "cursor") if request.GET.get("cursor") else None,
+        **pages(request, cursor),
     }
     return page(request, "mall/home.html", context, "home")
 
@@ -75,15 +73,16 @@ def item_page(request, pk):
 def order_item(request, pk):
     user = request.user
     item = queries.one_or_404(queries.items_visible_to(user), pk)
-    try:
-        order = services.place_order(
+    ok, order = attempt(
+        lambda: services.place_order(
             user,
             item,
             quantity=request.POST.get("quantity", "1"),
             idempotency_key=request.POST.get("idempotency_key", ""),
-        )
-    except (ValidationError, PermissionDenied) as error:
-        messages.error(request, " ".join(error.messages if isinstance(error, ValidationError) else [str(error)]))
+        ),
+        request=request,
+    )
+    if not ok:
         return redirect("mall:item", pk=item.pk)
     if not order.replayed:
         messages.success(
@@ -115,8 +114,7 @@ def my_orders(request):
     context = {
         "orders": rows,
         "balance": balance_of(user),
-        "next_url": next_url(request, cursor),
-        "first_url": "?" + query_without(request, "cursor") if request.GET.get("cursor") else None,
+        **pages(request, cursor),
     }
     return page(request, "mall/orders.html", context, "orders")
 
@@ -149,10 +147,6 @@ def order_page(request, pk):
 def cancel(request, pk):
     user = request.user
     order = queries.one_or_404(queries.my_orders(user), pk)
-    try:
-        services.cancel_order(order, user)
-    except (ValidationError, PermissionDenied) as error:
-        messages.error(request, " ".join(error.messages if isinstance(error, ValidationError) else [str(error)]))
-    else:
+    if attempt(lambda: services.cancel_order(order, user), request=request).ok:
         messages.success(request, _("Cancelled: %(points)d points are back.") % {"points": order.points})
     return redirect("mall:order", pk=order.pk)

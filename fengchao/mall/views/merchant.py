@@ -17,7 +17,7 @@ from .. import queries, services
 from ..forms import RefundForm
 from ..models import OrderState
 from . import sheets
-from .common import masked_name, page, verifier_view
+from .common import attempt, masked_name, page, verifier_view
 
 TODAY_SHOWN = 100
 
@@ -47,16 +47,14 @@ def verify(request):
     user = request.user
     if request.method == "POST":
         code = request.POST.get("code", "")
-        try:
-            order = services.verify_order(code, user)
-        except (ValidationError, PermissionDenied) as error:
-            messages.error(request, " ".join(error.messages if isinstance(error, ValidationError) else [str(error)]))
-            return redirect("mall:verify")  # the refusal is the message; the form is empty for the next code
-        messages.success(
-            request,
-            _("Verified: %(item)s ×%(n)d, %(points)d points.")
-            % {"item": order.item.name, "n": order.quantity, "points": order.points},
-        )
+        ok, order = attempt(lambda: services.verify_order(code, user), request=request)
+        if ok:
+            messages.success(
+                request,
+                _("Verified: %(item)s ×%(n)d, %(points)d points.")
+                % {"item": order.item.name, "n": order.quantity, "points": order.points},
+            )
+        # A refusal is the error message; either way the form is empty for the next code.
         return redirect("mall:verify")
 
     code = services.clean_code(request.GET.get("code", ""))[:20]
@@ -95,11 +93,7 @@ def refund(request, pk):
     if not form.is_valid():
         messages.error(request, _("Give a reason."))
         return redirect("mall:order", pk=order.pk)
-    try:
-        services.refund_order(order, user, form.cleaned_data["reason"])
-    except (ValidationError, PermissionDenied) as error:
-        messages.error(request, " ".join(error.messages if isinstance(error, ValidationError) else [str(error)]))
-    else:
+    if attempt(lambda: services.refund_order(order, user, form.cleaned_data["reason"]), request=request).ok:
         messages.success(request, _("Refunded: %(points)d points went back to the member.") % {"points": order.points})
     return redirect("mall:order", pk=order.pk)
 

@@ -5,7 +5,7 @@ Everything is read through `mall.queries` (out of scope: 404) and written throug
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -16,25 +16,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fengchao.areas.models import Area, subtree_q
-from fengchao.registry.views.common import keyset, next_url, query_without
+from fengchao.registry.views.common import keyset
 
 from .. import queries, services
-from ..forms import ItemForm, MerchantForm, RestockForm, apply_errors
+from ..forms import ItemForm, MerchantForm, RestockForm
 from ..models import Item, ItemCategory, Merchant, OrderState
 from . import sheets
-from .common import AREA_OPTIONS, PAGE_SIZE, page, staff_areas, staff_view
+from .common import AREA_OPTIONS, PAGE_SIZE, attempt, page, pages, staff_areas, staff_view
 from .merchant import xlsx_response
-
-
-def _refused(request, error) -> None:
-    messages.error(request, " ".join(error.messages if isinstance(error, ValidationError) else [str(error)]))
-
-
-def _pages(request, cursor) -> dict:
-    return {
-        "next_url": next_url(request, cursor),
-        "first_url": "?" + query_without(request, "cursor") if request.GET.get("cursor") else None,
-    }
 
 
 def _merchant_or_404(user, pk):
@@ -69,7 +58,7 @@ def merchant_list(request):
         qs = qs.filter(name__icontains=q)
     qs = qs.annotate(n_items=_count(Item, "merchant"), n_users=_count(Merchant.users.through, "merchant"))
     rows, cursor = keyset(qs, ["name", "pk"], lambda m: (m.name, m.pk), request.GET.get("cursor"), PAGE_SIZE)
-    context = {"merchants": rows, "status": status, "q": q, **_pages(request, cursor)}
+    context = {"merchants": rows, "status": status, "q": q, **pages(request, cursor)}
     return page(request, "mall/staff/merchants.html", context, "merchants")
 
 
@@ -79,13 +68,12 @@ def merchant_new(request):
     user = request.user
     form = MerchantForm(request.POST or None, areas=staff_areas(user))
     if request.method == "POST" and form.is_valid():
-        try:
-            merchant = services.create_merchant(by=user, area=form.cleaned_data["area"], **form.service_data())
-        except PermissionDenied as error:
-            form.add_error("area", str(error))
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
+        ok, merchant = attempt(
+            lambda: services.create_merchant(by=user, area=form.cleaned_data["area"], **form.service_data()),
+            form=form,
+            denied_field="area",
+        )
+        if ok:
             messages.success(request, _("%(name)s added.") % {"name": merchant.name})
             return redirect("mall:merchant", pk=merchant.pk)
     context = {"form": form, "title": _("New merchant"), "submit": _("Add"), "back_url": reverse("mall:merchants")}
@@ -100,16 +88,13 @@ def merchant_edit(request, pk):
     initial = {name: getattr(merchant, name) for name in ("name", "kind", "address", "phone", "version")}
     form = MerchantForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_merchant(
+        saved = attempt(
+            lambda: services.update_merchant(
                 merchant, by=user, expected_version=form.cleaned_data["version"], **form.service_data()
-            )
-        except (ValidationError, PermissionDenied) as error:
-            if isinstance(error, ValidationError):
-                apply_errors(form, error)
-            else:
-                form.add_error(None, str(error))
-        else:
+            ),
+            form=form,
+        )
+        if saved.ok:
             messages.success(request, _("Saved."))
             return redirect("mall:merchant", pk=merchant.pk)
     context = {
@@ -156,15 +141,12 @@ def merchant_users(request, pk):
     if person is None:
         messages.error(request, _("Choose a person."))
         return redirect("mall:merchant", pk=merchant.pk)
-    try:
-        if request.POST.get("link"):
-            services.link_user(merchant, person, by=user)
-            messages.success(request, _("%(name)s may now verify codes for this merchant.") % {"name": person})
-        else:
-            services.unlink_user(merchant, person, by=user)
-            messages.success(request, _("%(name)s no longer signs in for this merchant.") % {"name": person})
-    except (ValidationError, PermissionDenied) as error:
-        _refused(request, error)
+    if request.POST.get("link"):
+        change, done = services.link_user, _("%(name)s may now verify codes for this merchant.")
+    else:
+        change, done = services.unlink_user, _("%(name)s no longer signs in for this merchant.")
+    if attempt(lambda: change(merchant, person, by=user), request=request).ok:
+        messages.success(request, done % {"name": person})
     return redirect("mall:merchant", pk=merchant.pk)
 
 
@@ -173,17 +155,17 @@ def merchant_users(request, pk):
 def merchant_active(request, pk):
     user = request.user
     merchant = _merchant_or_404(user, pk)
-    try:
-        if request.POST.get("active") == "0":
-            services.deactivate_merchant(merchant, by=user, reason=request.POST.get("reason", ""))
-            messages.success(
-                request, _("%(name)s no longer takes points; its open orders were cancelled.") % {"name": merchant.name}
-            )
-        else:
-            services.reactivate_merchant(merchant, by=user)
-            messages.success(request, _("%(name)s takes points again.") % {"name": merchant.name})
-    except (ValidationError, PermissionDenied) as error:
-        _refused(request, error)
+    if request.POST.get("active") == "0":
+        done = _("%(name)s no longer takes points; its open orders were cancelled.")
+        outcome = attempt(
+            lambda: services.deactivate_merchant(merchant, by=user, reason=request.POST.get("reason", "")),
+            request=request,
+        )
+    else:
+        done = _("%(name)s takes points again.")
+        outcome = attempt(lambda: services.reactivate_merchant(merchant, by=user), request=request)
+    if outcome.ok:
+        messages.success(request, done % {"name": merchant.name})
     return redirect("mall:merchant", pk=merchant.pk)
 
 
@@ -217,7 +199,7 @@ def item_list(request):
         "category": category,
         "low": request.GET.get("low") == "1",
         "restock_form": RestockForm(),
-        **_pages(request, cursor),
+        **pages(request, cursor),
     }
     return page(request, "mall/staff/items.html", context, "items")
 
@@ -238,20 +220,17 @@ def item_new(request):
         initial={"area": merchant.area, "is_active": True, "stock": 0},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            item = services.create_item(
+        ok, item = attempt(
+            lambda: services.create_item(
                 by=user,
                 merchant=merchant,
                 stock=form.cleaned_data["stock"],
                 picture=form.cleaned_data.get("picture"),
                 **form.service_data(),
-            )
-        except (ValidationError, PermissionDenied) as error:
-            if isinstance(error, ValidationError):
-                apply_errors(form, error)
-            else:
-                form.add_error(None, str(error))
-        else:
+            ),
+            form=form,
+        )
+        if ok:
             messages.success(request, _("%(name)s added.") % {"name": item.name})
             return redirect("mall:merchant", pk=merchant.pk)
     context = {
@@ -279,21 +258,18 @@ def item_edit(request, pk):
         initial={name: getattr(item, name) for name in names},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.update_item(
+        saved = attempt(
+            lambda: services.update_item(
                 item,
                 by=user,
                 expected_version=form.cleaned_data["version"],
                 picture=form.cleaned_data.get("picture"),
                 remove_picture=form.cleaned_data.get("remove_picture", False),
                 **form.service_data(),
-            )
-        except (ValidationError, PermissionDenied) as error:
-            if isinstance(error, ValidationError):
-                apply_errors(form, error)
-            else:
-                form.add_error(None, str(error))
-        else:
+            ),
+            form=form,
+        )
+        if saved.ok:
             messages.success(request, _("Saved."))
             return redirect("mall:merchant", pk=item.merchant_id)
     context = {
@@ -316,13 +292,11 @@ def restock(request, pk):
     form = RestockForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Enter how many to add (or, negative, to take away)."))
-    else:
-        try:
-            services.restock(item, form.cleaned_data["delta"], by=user, reason=form.cleaned_data["reason"])
-        except (ValidationError, PermissionDenied) as error:
-            _refused(request, error)
-        else:
-            messages.success(request, _("%(name)s: %(stock)d in stock.") % {"name": item.name, "stock": item.stock})
+    elif attempt(
+        lambda: services.restock(item, form.cleaned_data["delta"], by=user, reason=form.cleaned_data["reason"]),
+        request=request,
+    ).ok:
+        messages.success(request, _("%(name)s: %(stock)d in stock.") % {"name": item.name, "stock": item.stock})
     back = request.POST.get("back", "")
     if back == "items":
         return redirect("mall:items")
@@ -344,7 +318,7 @@ def order_list(request):
     if merchant.isdigit():
         qs = qs.filter(merchant_id=int(merchant))
     rows, cursor = keyset(qs, ["-pk"], lambda o: (o.pk,), request.GET.get("cursor"), PAGE_SIZE)
-    context = {"orders": rows, "states": OrderState.choices, "state": state, **_pages(request, cursor)}
+    context = {"orders": rows, "states": OrderState.choices, "state": state, **pages(request, cursor)}
     return page(request, "mall/staff/orders.html", context, "manage_orders")
 
 

@@ -10,8 +10,7 @@ Every list here is one query per page whatever its length (rows are annotated, n
 import datetime as dt
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.urls import reverse
@@ -21,13 +20,13 @@ from django.utils.translation import gettext_lazy
 
 from fengchao.accounts.models import RoleAssignment
 from fengchao.accounts.roles import SCOPING_ROLES, Role
-from fengchao.api.pagination import decode_cursor, encode_cursor
 from fengchao.areas.levels import LINEAGE_FIELD_OF_LEVEL
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.scope import path_is_visible, scope_paths, scope_q
+from fengchao.core.keyset import keyset_page
 
-from .. import expiry, ledger, rules, services
-from ..choices import Action, Approval, ClaimState, PointsKind, Purpose, TransferKind
+from .. import evaluation, expiry, ledger, rules, services
+from ..choices import Action, Approval, ClaimState, PointsKind, Purpose
 from ..models import Account, Claim, Entry, Rule, Transfer
 from ..queries import STAFF_ROLES, claims_visible_to, holders_visible_to, is_points_staff
 
@@ -132,38 +131,8 @@ def serves_somewhere(user) -> bool:
 
 
 # ---- keyset pages --------------------------------------------------------------------------------------
-
-
-def keyset_page(qs, fields, key, cursor, size, *, strict=False):
-    """One page ordered by `fields` (all ascending or all descending with '-'), and the next cursor.
-
-    A cursor that does not decode starts again from the first page, or (strict, for the API) is refused.
-    """
-    descending = fields[0].startswith("-")
-    names = [f.lstrip("-") for f in fields]
-    qs = qs.order_by(*fields)
-    if cursor:
-        try:
-            # A cursor signed for another list decodes, and its values then fail to fit these fields.
-            qs = qs.filter(_after(names, decode_cursor(cursor, len(names)), "lt" if descending else "gt"))
-        except (ValidationError, ValueError, TypeError):
-            if strict:
-                raise ValidationError(_("The cursor is not valid: start again from the first page.")) from None
-    rows = list(qs[: size + 1])
-    if len(rows) <= size:
-        return rows, None
-    rows = rows[:size]
-    return rows, encode_cursor(key(rows[-1]))
-
-
-def _after(names, values, op):
-    condition = Q(pk__in=[])
-    for i, name in enumerate(names):
-        step = Q(**{f"{name}__{op}": values[i]})
-        for earlier, value in zip(names[:i], values[:i], strict=True):
-            step &= Q(**{earlier: value})
-        condition |= step
-    return condition
+# `keyset_page` is `fengchao.core.keyset`'s (the registry's lists use it too); the points views and API
+# call it as `reads.keyset_page`.
 
 
 def at_key(row):
@@ -365,15 +334,15 @@ def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
 
 
 def report(area: Area, year: int, top: int = 10) -> dict:
-    """Points granted per month and kind, top earners, claims by state, and the areas within: for one year."""
+    """Points earned per month and kind, top earners, claims by state, and the areas within: for one year."""
     start, end = year_bounds(year)
-    grants = Transfer.objects.filter(subtree_q(area.path, "area__"), kind=TransferKind.GRANT, at__gte=start, at__lt=end)
+    earned = evaluation.earned_entries(area, start, end)
     months = {m: {k: 0 for k in PointsKind.values} for m in range(1, 13)}
     counts = {m: 0 for m in range(1, 13)}
     per_month = (
-        grants.annotate(month=TruncMonth("at"))
-        .values_list("month", "points_kind")
-        .annotate(total=Sum("points"), n=Count("pk"))
+        earned.annotate(month=TruncMonth("transfer__at"))
+        .values_list("month", "account__kind")
+        .annotate(total=Sum("amount"), n=Count("pk"))
         .order_by()
     )
     for month, kind, total, n in per_month:
@@ -393,11 +362,15 @@ def report(area: Area, year: int, top: int = 10) -> dict:
     totals = [sum(row["by_kind"][i] for row in month_rows) for i in range(len(PointsKind.values))]
     task, participation = PointsKind.TASK, PointsKind.PARTICIPATION
     earners = (
-        grants.values("user_id", "user__display_name", "user__username")
+        earned.values(
+            user_id=F("account__user_id"),
+            user__display_name=F("account__user__display_name"),
+            user__username=F("account__user__username"),
+        )
         .annotate(
-            task=Coalesce(Sum("points", filter=Q(points_kind=task)), 0),
-            participation=Coalesce(Sum("points", filter=Q(points_kind=participation)), 0),
-            total=Sum("points"),
+            task=Coalesce(Sum("amount", filter=Q(account__kind=task)), 0),
+            participation=Coalesce(Sum("amount", filter=Q(account__kind=participation)), 0),
+            total=Sum("amount"),
         )
         .order_by("-total", "user_id")[:top]
     )
@@ -418,16 +391,16 @@ def report(area: Area, year: int, top: int = 10) -> dict:
         "peak": max((row["total"] for row in month_rows), default=0),
         "earners": list(earners),
         "states": state_rows,
-        "within": _within(area, grants),
+        "within": _within(area, earned),
     }
 
 
-def _within(area: Area, grants) -> list[dict]:
-    """Grants per area one level down (streets of a district, communities of a street, …)."""
+def _within(area: Area, earned) -> list[dict]:
+    """Points earned per area one level down (streets of a district, communities of a street, …)."""
     child_level = area.level + 1
     column = LINEAGE_FIELD_OF_LEVEL.get(child_level)
-    key = f"area__{column}" if column else "area_id"
-    rows = grants.values_list(key, "points_kind").annotate(total=Sum("points")).order_by() if child_level <= 5 else []
+    key = f"transfer__area__{column}" if column else "transfer__area_id"
+    rows = earned.values_list(key, "account__kind").annotate(total=Sum("amount")).order_by() if child_level <= 5 else []
     sums: dict[int, dict[str, int]] = {}
     for pk, kind, total in rows:
         if pk is None or pk == area.pk:

@@ -5,15 +5,14 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from fengchao.api.pagination import decode_cursor, encode_cursor
 from fengchao.areas.levels import LEVEL_OF_KIND, AreaKind
 from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.scope import can_see_area
+from fengchao.core.keyset import keyset_page
 
 from .. import queries
 from ..forms import RecordField, area_label
@@ -173,31 +172,7 @@ def grouped(form, groups) -> dict:
 
 def keyset(qs, fields, key, cursor: str | None, size: int = PAGE_SIZE):
     """One page ordered by `fields` ('-' for descending, all in the same direction), and the next cursor."""
-    descending = fields[0].startswith("-")
-    names = [f.lstrip("-") for f in fields]
-    qs = qs.order_by(*fields)
-    if cursor:
-        try:
-            values = decode_cursor(cursor, len(names))
-        except ValidationError:
-            values = None
-        if values is not None:
-            qs = qs.filter(_after(names, values, "lt" if descending else "gt"))
-    rows = list(qs[: size + 1])
-    if len(rows) <= size:
-        return rows, None
-    rows = rows[:size]
-    return rows, encode_cursor(key(rows[-1]))
-
-
-def _after(names, values, op):
-    condition = Q(pk__in=[])
-    for i, name in enumerate(names):
-        step = Q(**{f"{name}__{op}": values[i]})
-        for earlier, value in zip(names[:i], values[:i], strict=True):
-            step &= Q(**{earlier: value})
-        condition |= step
-    return condition
+    return keyset_page(qs, fields, key, cursor, size)
 
 
 def query_without(request, *drop) -> str:
