@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "fengchao.notices",
     "fengchao.mall",
     "fengchao.points",
+    "fengchao.activities",
     "fengchao.demo",
 ]
 
@@ -268,6 +269,11 @@ POINTS_SPENDABLE_KINDS = [
 ]
 # Hours a mall order waits for the merchant's verification before it expires and gives the points back.
 MALL_ORDER_HOURS = int(os.environ.get("MALL_ORDER_HOURS", "48"))
+# Activities (docs/activities.md): how often the check-in QR code changes, how long before an activity people
+# with a place are reminded, and how often the worker's activities sweep runs.
+ACTIVITIES_QR_SECONDS = int(os.environ.get("ACTIVITIES_QR_SECONDS", "60"))
+ACTIVITIES_REMIND_HOURS = int(os.environ.get("ACTIVITIES_REMIND_HOURS", "24"))
+ACTIVITIES_SWEEP_SECONDS = float(os.environ.get("ACTIVITIES_SWEEP_SECONDS", "300"))
 # Codes matching nothing an account may try in an hour before verifying is stopped for it (guessing).
 MALL_VERIFY_MISSES_PER_HOUR = int(os.environ.get("MALL_VERIFY_MISSES_PER_HOUR", "20"))
 FENGCHAO_NOTICE_BACKEND = os.environ.get("FENGCHAO_NOTICE_BACKEND", "fengchao.notices.backends.ConsoleBackend")

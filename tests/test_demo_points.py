@@ -86,3 +86,18 @@ def test_the_demo_accounts_have_points_and_a_shop_to_spend_them(seeded):
     shop = Merchant.objects.get(users__username="demo_merchant")
     assert Item.objects.filter(merchant=shop, stock__gt=0, category="rice").exists()
     assert Account.objects.filter(merchant=shop, purpose=Purpose.REDEEMED, balance__gt=0).exists()
+
+
+def test_sessions_with_attendance_earn_participation_points_and_recent_trainings_wait_for_review(seeded):
+    from fengchao.activities.models import Activity, Attendance
+
+    assert Activity.objects.filter(kind="training").count() >= 6
+    attended = Attendance.objects.count()
+    claims = Claim.objects.filter(source_type="activities.attendance")
+    assert claims.count() == attended > 100
+    pending = claims.filter(state=ClaimState.PENDING)
+    assert pending.exists() and set(pending.values_list("action", flat=True)) == {Action.TRAINING_ATTENDED}
+    assert not Transfer.objects.filter(claim__in=pending).exists()
+    reviewed = claims.filter(action=Action.TRAINING_ATTENDED, state=ClaimState.GRANTED).first()
+    assert reviewed.reviewed_by is not None
+    assert Transfer.objects.get(claim=reviewed).approved_by == reviewed.reviewed_by

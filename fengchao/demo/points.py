@@ -1,13 +1,15 @@
-"""Double points and the points mall in the demo: the pilot street 保和街道 (at every scale) earns and spends.
+"""Points, the mall and monthly sessions in the demo: the pilot street 保和街道 (at every scale) earns and spends.
 
 Many districts start 双积分 in one street. The demo does the same. The district sets the rules, and
 和美社区 pays more for trainings with a rule of its own. Every case closed in 保和街道 during the seeded
 year paid its handler `case.handled` and its reporter `case.reported`, by claims granted at the close.
-Trainings and meetings before the activities module are recorded as staff adjustments, with a reason
-naming the session. Each community of the street has a charity shop (爱心超市); some also have a noodle
-shop, an early-education centre or a grocery. Members order from their community's shops through the
-year. Most orders are verified, some expired or were cancelled (their points released), and the last
-few days' orders are still waiting.
+Every month each community holds a training, a members' stand-up, a party joint meeting and a theme
+day; those serving there sign up, most come and check in by the QR code, and attendance earns its
+participation points (trainings after review: the latest training's claims still wait for it). Each
+community of the street has a charity shop (爱心超市); some also have a noodle shop, an early-education
+centre or a grocery. Members order from their community's shops through the year. Most orders are
+verified, some expired or were cancelled (their points released), and the last few days' orders are
+still waiting.
 
 The rows are written as the services write them (claims, transfers with two entries each, cached
 balances equal to the entries, stock taken per order) but in bulk, with primary keys chosen up front;
@@ -23,11 +25,12 @@ from dataclasses import dataclass
 
 from django.core.management.color import no_style
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from fengchao.accounts.models import RoleAssignment, User
 from fengchao.accounts.roles import Role
+from fengchao.activities.choices import ACTION_OF_KIND, ActivityKind, ActivityState, Audience, CheckMethod, SignupState
+from fengchao.activities.models import Activity, Attendance, Signup
 from fengchao.areas.models import Area
 from fengchao.cases.choices import CaseState
 from fengchao.cases.models import Case
@@ -62,12 +65,12 @@ COMMUNITY_RULES = {
     names.ADAPTED_COMMUNITY: [(Action.TRAINING_ATTENDED, PARTICIPATION, 8, 0, None, None, 48, Approval.REVIEW, 0)]
 }
 
-# Sessions recorded by hand before the activities module: (reason, points), at most one of each a month.
+# The sessions each community holds every month: (kind, title, day of the month, hours).
 SESSIONS = [
-    ("补录：{month}月微网格员业务培训签到", 5),
-    ("补录：{month}月周微网格员碰头会（4次）", 8),
-    ("补录：{month}月网格党建联席会议", 2),
-    ("补录：{month}月主题党日活动", 5),
+    (ActivityKind.TRAINING, "{month}月微网格员业务培训", 8, 2),
+    (ActivityKind.STANDUP, "{month}月微网格员碰头会", 15, 1),
+    (ActivityKind.PARTY_JOINT, "{month}月网格党建联席会议", 20, 2),
+    (ActivityKind.PARTY_THEME, "{month}月主题党日活动", 25, 3),
 ]
 
 # (kind, name) of the shops in a community besides its charity shop, and what each takes points for.
@@ -118,11 +121,14 @@ def seed_points(district: Area, *, seed: int = DEFAULT_SEED, now: dt.datetime | 
 class _PointsWriter:
     def __init__(self, district: Area, street: Area, now: dt.datetime, rnd: random.Random):
         self.district, self.street, self.now, self.rnd = district, street, now, rnd
-        self.first = {m: _next_pk(m) for m in (Claim, Transfer, Order, Account)}
+        self.first = {m: _next_pk(m) for m in (Claim, Transfer, Order, Account, Activity, Signup, Attendance)}
         self.claims: list[tuple] = []
         self.transfers: list[tuple] = []
         self.entries: list[tuple] = []
         self.orders_rows: list[tuple] = []
+        self.activity_rows: list[tuple] = []
+        self.signup_rows: list[tuple] = []
+        self.attendance_rows: list[tuple] = []
         self.codes: set[str] = set(Order.objects.values_list("code", flat=True))
         self.accounts: dict[tuple, int] = {}  # (user, merchant, kind, purpose) -> pk
         self.balance: dict[int, int] = defaultdict(int)  # account pk -> cached balance
@@ -223,55 +229,89 @@ class _PointsWriter:
             for user, action in ((handler, Action.CASE_HANDLED), (reporter, Action.CASE_REPORTED)):
                 if user:
                     self.claim(user, action, "cases.case", str(pk), label, area_id, path, closed_at)
-        # Sessions recorded by hand, for the members and leaders serving in the street.
-        serving = RoleAssignment.objects.filter(
-            Q(role__in=[Role.MICROGRID_MEMBER, Role.MICROGRID_LEADER, Role.GRID_LEADER]),
-            area__street_pk=self.street.pk,
-        ).values_list("user_id", "area__community_pk", "area_id")
-        seen = set()
-        for user, community_pk, area_id in serving.order_by("pk"):
-            if user in seen:
-                continue
-            seen.add(user)
-            staff = self.staff.get(community_pk)
-            for months_back in range(11, -1, -1):
-                day = (self.now - dt.timedelta(days=30 * months_back + self.rnd.randint(1, 25))).replace(
-                    hour=15, minute=0, second=0, microsecond=0
-                )
-                if day >= self.now:
-                    continue
-                for reason, points in SESSIONS:
-                    if self.rnd.random() < 0.55:
-                        self.adjust(
-                            user,
-                            PARTICIPATION,
-                            points,
-                            reason.format(month=timezone.localtime(day).month),
-                            area_id,
-                            staff,
-                            day,
-                        )
+        self.activities()
 
-    def claim(self, user, action, source_type, source_id, label, area_id, path, at) -> None:
+    def activities(self) -> None:
+        """Each month each community holds its sessions; those serving there sign up and most attend, by QR code.
+
+        Attending earns as the rules say: trainings after review (the latest training's claims still wait for it),
+        meetings and theme days at once.
+        """
+        serving = RoleAssignment.objects.filter(
+            role__in=[Role.MICROGRID_MEMBER, Role.MICROGRID_LEADER, Role.GRID_LEADER], area__street_pk=self.street.pk
+        ).order_by("pk")
+        people: dict[int, list[int]] = defaultdict(list)
+        for user, community_pk in serving.values_list("user_id", "area__community_pk"):
+            if user not in people[community_pk]:
+                people[community_pk].append(user)
+        review_before = self.now - dt.timedelta(days=35)  # the last training of each community still waits
+        for community in self.communities:
+            staff = self.staff.get(community.pk)
+            if staff is None or not people[community.pk]:
+                continue
+            for months_back in range(11, -1, -1):
+                for kind, title, day, hours in SESSIONS:
+                    start = timezone.localtime(self.now - dt.timedelta(days=30 * months_back)).replace(
+                        day=day, hour=15, minute=0, second=0, microsecond=0
+                    )
+                    if start + dt.timedelta(hours=hours) >= self.now:
+                        continue
+                    month = timezone.localtime(start).month
+                    self.session(community, staff, kind, title.format(month=month), start, hours, people[community.pk],
+                                 reviewed=start < review_before)  # fmt: skip
+
+    def session(self, community, staff, kind, title, start, hours, people, *, reviewed) -> None:
+        activity_pk = self.first[Activity] + len(self.activity_rows)
+        end = start + dt.timedelta(hours=hours)
+        self.activity_rows.append(
+            (activity_pk, community.pk, kind, title, "", f"{community.name}党群服务中心", self.stamp(start),
+             self.stamp(end), None, Audience.SERVING, staff, ActivityState.PUBLISHED, secrets.token_hex(32), 1,
+             self.stamp(start - dt.timedelta(days=5)))
+        )  # fmt: skip
+        action = ACTION_OF_KIND[kind]
+        label = f"{title}（{timezone.localtime(start):%Y-%m-%d}）"
+        for user in people:
+            roll = self.rnd.random()
+            if roll > 0.65:
+                continue
+            self.signup_rows.append(
+                (self.first[Signup] + len(self.signup_rows), activity_pk, user, SignupState.CONFIRMED,
+                 self.stamp(start - dt.timedelta(days=self.rnd.randint(1, 4))), None, self.stamp(start))
+            )  # fmt: skip
+            if roll > 0.55:  # signed up and did not come
+                continue
+            arrived = start + dt.timedelta(minutes=self.rnd.randint(-20, 15))
+            attendance_pk = self.first[Attendance] + len(self.attendance_rows)
+            self.attendance_rows.append(
+                (attendance_pk, activity_pk, user, self.stamp(arrived), None, CheckMethod.QR, None, None)
+            )
+            state = ClaimState.GRANTED
+            rule = self.rule(action, community.path)
+            review = None
+            if rule.approval != Approval.AUTO:
+                state = ClaimState.GRANTED if reviewed else ClaimState.PENDING
+                review = (staff, arrived + dt.timedelta(days=1)) if reviewed else None
+            self.claim(user, action, "activities.attendance", str(attendance_pk), label, community.pk, community.path,
+                       arrived, state=state, review=review)  # fmt: skip
+
+    def claim(self, user, action, source_type, source_id, label, area_id, path, at, *, state=ClaimState.GRANTED,
+              review=None) -> None:  # fmt: skip
+        """A claim as services.earn makes it; granted (a grant transfer) unless it still waits for review."""
         rule = self.rule(action, path)
         claim_pk = self.first[Claim] + len(self.claims)
+        reviewer, reviewed_at = review or (None, None)
         self.claims.append(
             (claim_pk, user, action, source_type, source_id, label[:200], rule.pk, rule.version, area_id, rule.kind,
-             rule.points, None, "", ClaimState.GRANTED, self.stamp(at), None, None, None, "", 1)
+             rule.points, None, "", state, self.stamp(at), None, reviewer, self.stamp(reviewed_at), "", 1)
         )  # fmt: skip
-        source = (source_type, source_id, label)
-        reason = str(Action(action).label)
+        if state != ClaimState.GRANTED:
+            return
+        granted_at = reviewed_at or at
         self.transfer(
-            TransferKind.GRANT, rule.kind, rule.points, user, at, area_id=area_id, source=source, claim=claim_pk,
-            rule=rule.pk, reason=reason,
+            TransferKind.GRANT, rule.kind, rule.points, user, granted_at, area_id=area_id,
+            source=(source_type, source_id, label), claim=claim_pk, rule=rule.pk, approved_by=reviewer,
         )  # fmt: skip
-        self.events[user].append((at, rule.kind, rule.points))
-
-    def adjust(self, user, kind, points, reason, area_id, staff, at) -> None:
-        self.transfer(
-            TransferKind.ADJUST, kind, points, user, at, area_id=area_id, actor=staff, approved_by=staff, reason=reason
-        )
-        self.events[user].append((at, kind, points))
+        self.events[user].append((granted_at, rule.kind, rule.points))
 
     # spending ---------------------------------------------------------------------------------------------------
 
@@ -393,6 +433,9 @@ class _PointsWriter:
         orders = [(*row[:7], _json(row[7]), *row[8:]) for row in self.orders_rows]
         with connection.cursor() as cursor:
             _insert(cursor, Account, ("id", "user_id", "merchant_id", "kind", "purpose", "balance"), accounts)
+            _insert(cursor, Activity, ACTIVITY_COLUMNS, self.activity_rows)
+            _insert(cursor, Signup, SIGNUP_COLUMNS, self.signup_rows)
+            _insert(cursor, Attendance, ATTENDANCE_COLUMNS, self.attendance_rows)
             _insert(cursor, Claim, CLAIM_COLUMNS, self.claims)
             _insert(cursor, Transfer, TRANSFER_COLUMNS, self.transfers)
             _insert(cursor, Entry, ("transfer_id", "account_id", "amount"), self.entries)
@@ -402,7 +445,8 @@ class _PointsWriter:
             for item in items:
                 Item.objects.filter(pk=item.pk).update(stock=self.rnd.randint(20, 120))
         with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [Account, Claim, Transfer, Entry, Order]):
+            models = [Account, Claim, Transfer, Entry, Order, Activity, Signup, Attendance]
+            for sql in connection.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
 
     def _community_staff(self) -> dict[int, int]:
@@ -423,6 +467,8 @@ class _PointsWriter:
             "merchant": sum(len(s) for s in self.shops_of.values()),
             "mall_item": sum(len(i) for i in self.items_of.values()),
             "mall_order": len(self.orders_rows),
+            "activity": len(self.activity_rows),
+            "activity_attendance": len(self.attendance_rows),
             **{f"mall_order.{state}": n for state, n in sorted(states.items())},
         }
 
@@ -445,6 +491,14 @@ def _json(value: dict) -> str:
     return json.dumps(value)
 
 
+ACTIVITY_COLUMNS = (
+    "id", "area_id", "kind", "title", "description", "place", "starts_at", "ends_at", "capacity", "audience",
+    "organiser_id", "state", "qr_secret", "version", "created_at",
+)  # fmt: skip
+SIGNUP_COLUMNS = ("id", "activity_id", "user_id", "state", "queued_at", "reminded_at", "updated_at")
+ATTENDANCE_COLUMNS = (
+    "id", "activity_id", "user_id", "checked_in_at", "checked_out_at", "method", "marked_by_id", "hours",
+)  # fmt: skip
 CLAIM_COLUMNS = (
     "id", "user_id", "action", "source_type", "source_id", "source_label", "rule_id", "rule_version", "area_id",
     "kind", "points", "hours", "note", "state", "earned_at", "listed_until", "reviewed_by_id", "reviewed_at", "reason",
@@ -465,7 +519,7 @@ def remove_points(district: Area, pk_ranges: dict) -> None:
     from .cases import _table
 
     with connection.cursor() as cursor:
-        for model in (Entry, Transfer, Claim, Order):
+        for model in (Entry, Transfer, Claim, Order, Attendance, Signup, Activity):
             cursor.execute(f"DELETE FROM {_table(model)}")  # noqa: S608 -- a demo database holds nothing else
         cursor.execute(f"DELETE FROM {_table(Account)} WHERE user_id IS NOT NULL OR merchant_id IS NOT NULL")  # noqa: S608
     Item.objects.all().delete()

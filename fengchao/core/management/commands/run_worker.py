@@ -1,11 +1,12 @@
 """The background worker: Django's database task worker, a heartbeat for /healthz, and its loops (the deadline
-clock, the notice outbox, the points sweep)."""
+clock, the notice outbox, the points and activities sweeps)."""
 
 import threading
 
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
+from fengchao.activities.clock import start_activities_thread
 from fengchao.cases.clock import start_clock_thread
 from fengchao.core.heartbeat import start_heartbeat_thread
 from fengchao.notices.outbox import start_outbox_thread
@@ -15,7 +16,7 @@ from fengchao.points.clock import start_points_thread
 class Command(DbWorkerCommand):
     help = (
         "Run the background worker: database tasks, a liveness heartbeat, the deadline clock, the notice outbox, "
-        "the points sweep."
+        "the points and activities sweeps."
     )
 
     def handle(self, *args, **options):
@@ -27,11 +28,12 @@ class Command(DbWorkerCommand):
         deadline_clock = start_clock_thread(stop)
         outbox = start_outbox_thread(stop)  # notifications to the SMS / e-mail backend
         points = start_points_thread(stop)  # listings, expiry and its warnings, unverified orders
+        activities = start_activities_thread(stop)  # reminders before activities
         try:
             return super().handle(*args, **options)
         finally:
             stop.set()
             heartbeat.join(timeout=5)
-            for thread in (deadline_clock, outbox, points):
+            for thread in (deadline_clock, outbox, points, activities):
                 if thread is not None:
                     thread.join(timeout=30)
