@@ -19,6 +19,7 @@ urlpatterns = [
     path("notifications/", include("fengchao.notices.urls")),
     path("points/", include("fengchao.points.urls")),
     path("mall/", include("fengchao.mall.urls")),
+    path("activities/", include("fengchao.activities.urls")),
     path("", include("fengchao.cases.public_urls")),
     path("m/", include("fengchao.cases.member_urls")),
     path("cases/figures/", include("fengchao.cases.figures_urls")),

@@ -26,6 +26,7 @@ def menu_for(user) -> list[dict]:
         items.append({"label": _("On patrol"), "url": "cases_member:home"})
     if points.holds_a_role(user):
         items.append({"label": _("My points"), "url": "points:mine"})
+        items.append({"label": _("Activities"), "url": "activities:home"})
     if is_points_staff(user):
         items.append({"label": _("Points"), "url": "points:approvals", "count": _once(points.pending_count, user)})
     if mall.uses_mall(user):

@@ -15,7 +15,7 @@ from decimal import ROUND_DOWN, Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -159,14 +159,14 @@ def cancel_signup(user, activity: Activity, *, now=None) -> Signup:
     return signup
 
 
-def waiting_position(signup: Signup) -> int | None:
+def waiting_position(signup: Signup | None) -> int | None:
     """1 for the first on the waiting list, and so on; None when not waiting."""
-    if signup.state != SignupState.WAITLISTED:
+    if signup is None or signup.state != SignupState.WAITLISTED:
         return None
-    ahead = Signup.objects.filter(
-        activity_id=signup.activity_id, state=SignupState.WAITLISTED, queued_at__lt=signup.queued_at
-    ).count()
-    return ahead + 1
+    ahead = Signup.objects.filter(activity_id=signup.activity_id, state=SignupState.WAITLISTED).filter(
+        Q(queued_at__lt=signup.queued_at) | Q(queued_at=signup.queued_at, pk__lt=signup.pk)
+    )
+    return ahead.count() + 1
 
 
 def _promote(activity: Activity) -> None:

@@ -74,3 +74,4 @@ api.add_router("/open311/v2", "fengchao.api.open311.router")
 # Points (双积分: the ledger, rules, claims, adjustments) and the points mall (merchants, items, orders).
 api.add_router("/points", "fengchao.api.points.router")
 api.add_router("/mall", "fengchao.api.mall.router")
+api.add_router("/activities", "fengchao.api.activities.router")
