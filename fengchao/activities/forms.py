@@ -3,6 +3,7 @@ and their ValidationError dicts come back onto these fields by name (`apply_erro
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fengchao.registry.forms import BLANK, Form, RecordField, apply_errors, area_label  # noqa: F401 (re-exported)
 
@@ -26,7 +27,7 @@ class PublishForm(Form):
     starts_at = _when(_("Starts"))
     ends_at = _when(_("Ends"))
     capacity = forms.IntegerField(
-        label=_("Places"),
+        label=pgettext_lazy("activity", "Places"),
         min_value=1,
         max_value=100_000,
         required=False,

@@ -6,6 +6,7 @@ mark. Attendance earns participation points."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import ActivityKind, ActivityState, Audience, CheckMethod, SignupState
 
@@ -18,7 +19,7 @@ class Activity(models.Model):
     place = models.CharField(_("place"), max_length=200)
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
-    capacity = models.PositiveIntegerField(_("places"), null=True, blank=True)  # None: no limit
+    capacity = models.PositiveIntegerField(pgettext_lazy("activity", "places"), null=True, blank=True)  # None: no limit
     audience = models.CharField(_("who may join"), max_length=16, choices=Audience.choices, default=Audience.SERVING)
     organiser = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="organised_activities"
