@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "fengchao.mall",
     "fengchao.points",
     "fengchao.activities",
+    "fengchao.work",
+    "fengchao.patrols",
     "fengchao.demo",
 ]
 
@@ -274,6 +276,10 @@ MALL_ORDER_HOURS = int(os.environ.get("MALL_ORDER_HOURS", "48"))
 ACTIVITIES_QR_SECONDS = int(os.environ.get("ACTIVITIES_QR_SECONDS", "60"))
 ACTIVITIES_REMIND_HOURS = int(os.environ.get("ACTIVITIES_REMIND_HOURS", "24"))
 ACTIVITIES_SWEEP_SECONDS = float(os.environ.get("ACTIVITIES_SWEEP_SECONDS", "300"))
+# Platform tasks (docs/work.md): areas with up to this many micro-grids fan out while publishing (larger ones in the
+# worker), and how often the worker's schedule sweep publishes recurring tasks.
+WORK_FANOUT_INLINE = int(os.environ.get("WORK_FANOUT_INLINE", "200"))
+WORK_SCHEDULE_SECONDS = float(os.environ.get("WORK_SCHEDULE_SECONDS", "60"))
 # Codes matching nothing an account may try in an hour before verifying is stopped for it (guessing).
 MALL_VERIFY_MISSES_PER_HOUR = int(os.environ.get("MALL_VERIFY_MISSES_PER_HOUR", "20"))
 FENGCHAO_NOTICE_BACKEND = os.environ.get("FENGCHAO_NOTICE_BACKEND", "fengchao.notices.backends.ConsoleBackend")

@@ -20,6 +20,8 @@ urlpatterns = [
     path("points/", include("fengchao.points.urls")),
     path("mall/", include("fengchao.mall.urls")),
     path("activities/", include("fengchao.activities.urls")),
+    path("work/", include("fengchao.work.urls")),
+    path("patrols/", include("fengchao.patrols.urls")),
     path("", include("fengchao.cases.public_urls")),
     path("m/", include("fengchao.cases.member_urls")),
     path("cases/figures/", include("fengchao.cases.figures_urls")),

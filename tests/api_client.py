@@ -23,3 +23,9 @@ def put(client, url, body):
 
 def patch(client, url, body):
     return client.patch(url, body, content_type="application/json")
+
+
+def fields_of(response) -> set:
+    """The fields a 422 names (the last part of each error's location)."""
+    assert response.status_code == 422, response.content
+    return {error["loc"][-1] for error in response.json()["detail"]}

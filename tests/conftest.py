@@ -61,3 +61,18 @@ def seeded_demo(django_db_setup, django_db_blocker):
             with transaction.atomic():
                 remove_demo()
             AuditEvent.objects.all().delete()
+
+
+@pytest.fixture
+def as_(tree):
+    """An API client signed in by token as the named factory user (`as_("community_staff")`), one per user."""
+    from tests.api_client import token_client
+
+    clients = {}
+
+    def get(who):
+        if who not in clients:
+            clients[who] = token_client(tree.users[who])
+        return clients[who]
+
+    return get

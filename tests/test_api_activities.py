@@ -12,7 +12,7 @@ from fengchao.activities import services
 from fengchao.activities.models import Activity, Attendance
 from fengchao.points import ledger
 from fengchao.points import services as points
-from tests.api_client import post, token_client
+from tests.api_client import post
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +33,6 @@ def publish(
         ends_at=start + dt.timedelta(hours=hours),
         capacity=capacity,
     )
-
-
-@pytest.fixture
-def as_(tree):
-    clients = {}
-
-    def get(who):
-        if who not in clients:
-            clients[who] = token_client(tree.users[who])
-        return clients[who]
-
-    return get
 
 
 @pytest.fixture

@@ -9,17 +9,12 @@ from django.test.utils import CaptureQueriesContext
 from fengchao.mall import services
 from fengchao.mall.models import Item, Merchant, Order, OrderState
 from fengchao.points import ledger
-from tests.api_client import patch, post, token_client
+from tests.api_client import fields_of, patch, post
 from tests.mall_factories import PNG, build_mall, grant
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/mall"
-
-
-def fields_of(response) -> set:
-    assert response.status_code == 422, response.content
-    return {error["loc"][-1] for error in response.json()["detail"]}
 
 
 @pytest.fixture
@@ -33,18 +28,6 @@ def member(tree):
     grant(user, 30, "participation")
     grant(user, 1000, "task")
     return user
-
-
-@pytest.fixture
-def as_(tree):
-    clients = {}
-
-    def get(who):
-        if who not in clients:
-            clients[who] = token_client(tree.users[who])
-        return clients[who]
-
-    return get
 
 
 def test_openapi_lists_the_mall_endpoints(client):

@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fengchao.areas.scope import scope_paths
 
+from .access import holds_a_role
 from .queries import is_manager
 
 
@@ -14,17 +15,25 @@ def menu_for(user) -> list[dict]:
     from fengchao.cases.views.staff import can_work_cases
     from fengchao.mall import queries as mall
     from fengchao.notices.services import unread_count
+    from fengchao.patrols import queries as patrols
     from fengchao.points.queries import is_points_staff
     from fengchao.points.views import reads as points
     from fengchao.registry import queries as registry
     from fengchao.registry.views.admin_pages import can_configure_care_tags
+    from fengchao.work import queries as work
 
     items = [{"label": _("Home"), "url": "home"}]
     if can_work_cases(user):
         items.append({"label": _("Cases"), "url": "cases:list", "count": _once(actionable_count, user)})
     if is_grid_member(user):
         items.append({"label": _("On patrol"), "url": "cases_member:home"})
-    if points.holds_a_role(user):
+        items.append({"label": _("My tasks"), "url": "work:mine"})
+        items.append({"label": _("Patrol"), "url": "patrols:home"})
+    if work.is_staff(user):
+        items.append({"label": _("Tasks"), "url": "work:tasks"})
+    if patrols.is_staff(user):
+        items.append({"label": _("Patrol coverage"), "url": "patrols:coverage"})
+    if holds_a_role(user):
         items.append({"label": _("My points"), "url": "points:mine"})
         items.append({"label": _("Activities"), "url": "activities:home"})
     if is_points_staff(user):

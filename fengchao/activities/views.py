@@ -7,13 +7,11 @@ Activities come only from `activities.queries` (out of scope: 404); every change
 """
 
 import io
-from functools import wraps
 
 import segno
 import xlsxwriter
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -25,11 +23,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from fengchao.accounts.access import role_holder_required
 from fengchao.areas.models import Area
 from fengchao.areas.scope import scope_q
 from fengchao.points.choices import ClaimState, PointsKind
 from fengchao.points.models import Claim
-from fengchao.points.views.reads import holds_a_role
 from fengchao.registry.views.common import keyset, next_url, query_without
 
 from . import queries, services
@@ -45,17 +43,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ATTENDANCE_SOURCE = "activities.attendance"
 
 
-def activity_view(view):
-    """Signed in and holding a role somewhere (members, staff, residents); anyone else finds nothing here."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not holds_a_role(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapped
+activity_view = role_holder_required
 
 
 def refusal_text(error) -> str:

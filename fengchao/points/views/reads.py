@@ -117,15 +117,6 @@ def listed_claims(user, area: Area | None):
     return qs
 
 
-def holds_a_role(user) -> bool:
-    """Anyone signed in who holds a role (any role, residents and merchants too) has points of their own."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    from fengchao.cases.queries import held_roles
-
-    return user.is_superuser or bool(held_roles(user))
-
-
 def serves_somewhere(user) -> bool:
     return bool(scope_paths(user, SCOPING_ROLES))
 

@@ -11,6 +11,7 @@ from fengchao.cases.clock import start_clock_thread
 from fengchao.core.heartbeat import start_heartbeat_thread
 from fengchao.notices.outbox import start_outbox_thread
 from fengchao.points.clock import start_points_thread
+from fengchao.work.clock import start_work_thread
 
 
 class Command(DbWorkerCommand):
@@ -29,11 +30,12 @@ class Command(DbWorkerCommand):
         outbox = start_outbox_thread(stop)  # notifications to the SMS / e-mail backend
         points = start_points_thread(stop)  # listings, expiry and its warnings, unverified orders
         activities = start_activities_thread(stop)  # reminders before activities
+        work = start_work_thread(stop)  # recurring platform tasks
         try:
             return super().handle(*args, **options)
         finally:
             stop.set()
             heartbeat.join(timeout=5)
-            for thread in (deadline_clock, outbox, points, activities):
+            for thread in (deadline_clock, outbox, points, activities, work):
                 if thread is not None:
                     thread.join(timeout=30)
