@@ -92,6 +92,8 @@ def test_sessions_with_attendance_earn_participation_points_and_recent_trainings
     from fengchao.activities.models import Activity, Attendance
 
     assert Activity.objects.filter(kind="training").count() >= 6
+    ahead = Activity.objects.filter(starts_at__gt=timezone.now())
+    assert ahead.exists() and not Attendance.objects.filter(activity__in=ahead).exists()
     attended = Attendance.objects.count()
     claims = Claim.objects.filter(source_type="activities.attendance")
     assert claims.count() == attended > 100

@@ -249,18 +249,20 @@ class _PointsWriter:
             staff = self.staff.get(community.pk)
             if staff is None or not people[community.pk]:
                 continue
-            for months_back in range(11, -1, -1):
+            for months_back in range(11, -2, -1):  # a year of sessions, and those announced for the coming weeks
                 for kind, title, day, hours in SESSIONS:
                     start = timezone.localtime(self.now - dt.timedelta(days=30 * months_back)).replace(
                         day=day, hour=15, minute=0, second=0, microsecond=0
                     )
-                    if start + dt.timedelta(hours=hours) >= self.now:
-                        continue
+                    ended = start + dt.timedelta(hours=hours) < self.now
+                    if not ended and not self.now < start < self.now + dt.timedelta(days=30):
+                        continue  # under way now, or too far ahead to be announced
                     month = timezone.localtime(start).month
                     self.session(community, staff, kind, title.format(month=month), start, hours, people[community.pk],
-                                 reviewed=start < review_before)  # fmt: skip
+                                 reviewed=start < review_before, held=ended)  # fmt: skip
 
-    def session(self, community, staff, kind, title, start, hours, people, *, reviewed) -> None:
+    def session(self, community, staff, kind, title, start, hours, people, *, reviewed, held=True) -> None:
+        """One session with its sign-ups; once held, its attendance (by QR code) and the claims attendance made."""
         activity_pk = self.first[Activity] + len(self.activity_rows)
         end = start + dt.timedelta(hours=hours)
         self.activity_rows.append(
@@ -278,7 +280,7 @@ class _PointsWriter:
                 (self.first[Signup] + len(self.signup_rows), activity_pk, user, SignupState.CONFIRMED,
                  self.stamp(start - dt.timedelta(days=self.rnd.randint(1, 4))), None, self.stamp(start))
             )  # fmt: skip
-            if roll > 0.55:  # signed up and did not come
+            if roll > 0.55 or not held:  # signed up and did not come, or it is still ahead
                 continue
             arrived = start + dt.timedelta(minutes=self.rnd.randint(-20, 15))
             attendance_pk = self.first[Attendance] + len(self.attendance_rows)
