@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fengchao.work",
     "fengchao.patrols",
     "fengchao.demo",
+    "fengchao.reportin",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ urlpatterns = [
     path("activities/", include("fengchao.activities.urls")),
     path("work/", include("fengchao.work.urls")),
     path("patrols/", include("fengchao.patrols.urls")),
+    path("report-in/", include("fengchao.reportin.urls")),
     path("", include("fengchao.cases.public_urls")),
     path("m/", include("fengchao.cases.member_urls")),
     path("cases/figures/", include("fengchao.cases.figures_urls")),

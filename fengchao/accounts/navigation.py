@@ -20,6 +20,7 @@ def menu_for(user) -> list[dict]:
     from fengchao.points.views import reads as points
     from fengchao.registry import queries as registry
     from fengchao.registry.views.admin_pages import can_configure_care_tags
+    from fengchao.reportin import queries as reportin
     from fengchao.work import queries as work
 
     items = [{"label": _("Home"), "url": "home"}]
@@ -33,6 +34,10 @@ def menu_for(user) -> list[dict]:
         items.append({"label": _("Tasks"), "url": "work:tasks"})
     if patrols.is_staff(user):
         items.append({"label": _("Patrol coverage"), "url": "patrols:coverage"})
+    if reportin.is_staff(user):
+        items.append({"label": _("Report in"), "url": "reportin:status"})
+    elif reportin.is_reporter(user):
+        items.append({"label": _("Report in"), "url": "reportin:home"})
     if holds_a_role(user):
         items.append({"label": _("My points"), "url": "points:mine"})
         items.append({"label": _("Activities"), "url": "activities:home"})

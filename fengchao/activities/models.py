@@ -73,3 +73,45 @@ class Attendance(models.Model):
 
     def __str__(self):
         return f"{self.user_id} at {self.activity_id}"
+
+
+class Minutes(models.Model):
+    """会议纪要: the agenda and decisions of one activity; the attendees are its Attendance rows."""
+
+    activity = models.OneToOneField(Activity, on_delete=models.CASCADE, related_name="minutes")
+    agenda = models.TextField(_("agenda"), blank=True)
+    decisions = models.TextField(_("decisions"), blank=True)
+    written_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)  # posted to the area's board
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("minutes")
+        verbose_name_plural = _("minutes")
+
+    def __str__(self):
+        return f"minutes of {self.activity_id}"
+
+
+class FollowUp(models.Model):
+    """A follow-up action of the minutes, carried out as a platform task or a case."""
+
+    class Kind(models.TextChoices):
+        TASK = "task", _("Task")
+        CASE = "case", _("Case")
+
+    minutes = models.ForeignKey(Minutes, on_delete=models.CASCADE, related_name="follow_ups")
+    text = models.CharField(_("action"), max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    due_on = models.DateField(_("due"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    task = models.ForeignKey("work.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return self.text

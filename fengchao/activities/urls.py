@@ -18,4 +18,7 @@ urlpatterns = [
     path("<int:pk>/attendance.xlsx", views.sheet_xlsx, name="sheet_xlsx"),
     path("<int:pk>/qr/", views.qr, name="qr"),
     path("<int:pk>/check-in/", views.check_in, name="check_in"),
+    path("<int:pk>/minutes/", views.minutes, name="minutes"),
+    path("<int:pk>/minutes/follow-ups", views.minutes_follow_up, name="minutes_follow_up"),
+    path("<int:pk>/minutes/publish", views.minutes_publish, name="minutes_publish"),
 ]

@@ -6,6 +6,7 @@ Activities come only from `activities.queries` (out of scope: 404); every change
 `activities.services`, whose refusals come back on the form or as a message.
 """
 
+import datetime as dt
 import io
 
 import segno
@@ -26,14 +27,16 @@ from django.views.decorators.http import require_POST
 from fengchao.accounts.access import role_holder_required
 from fengchao.areas.models import Area
 from fengchao.areas.scope import scope_q
+from fengchao.cases.models import Category
 from fengchao.points.choices import ClaimState, PointsKind
 from fengchao.points.models import Claim
 from fengchao.registry.views.common import keyset, next_url, query_without
 
+from . import minutes as minutes_services
 from . import queries, services
 from .choices import HOURS_KINDS, ActivityKind, ActivityState, SignupState
 from .forms import CancelForm, PublishForm, apply_errors
-from .models import Activity, Attendance, Signup
+from .models import Activity, Attendance, Minutes, Signup
 
 PAGE_SIZE = 20
 MY_SIGNUPS = 10
@@ -389,3 +392,101 @@ def new(request):
             messages.success(request, _("Published: the people it is for can now sign up."))
             return redirect("activities:detail", pk=activity.pk)
     return render(request, "activities/new.html", {"form": form})
+
+
+# ---- minutes (会议纪要) ---------------------------------------------------------------------------------------------
+
+
+def _minutes_page(request, pk):
+    """The activity, its minutes (or None) and whether the user organises it; unpublished minutes: organisers only."""
+    activity = _activity(request, pk)
+    organiser = queries.organises(request.user, activity)
+    minutes = Minutes.objects.filter(activity=activity).select_related("written_by").first()
+    if not organiser and (minutes is None or minutes.published_at is None):
+        raise Http404
+    return activity, minutes, organiser
+
+
+def leaf_categories():
+    return Category.objects.filter(is_active=True, parent__isnull=False).order_by("code")
+
+
+def _parse_date(value):
+    try:
+        return dt.date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        return None
+
+
+@never_cache
+@activity_view
+def minutes(request, pk):
+    activity, found, organiser = _minutes_page(request, pk)
+    if request.method == "POST":
+        if not organiser:
+            raise Http404
+        ok, found_after = attempt(
+            request,
+            lambda: minutes_services.write_minutes(
+                activity,
+                by=request.user,
+                agenda=request.POST.get("agenda", ""),
+                decisions=request.POST.get("decisions", ""),
+                expected_version=request.POST.get("version") or None,
+            ),
+        )
+        if ok:
+            messages.success(request, _("Minutes saved."))
+        return redirect("activities:minutes", pk=activity.pk)
+    context = {
+        "activity": activity,
+        "minutes": found,
+        "organiser": organiser,
+        "attendees": minutes_services.attendees(activity),
+        "follow_ups": found.follow_ups.select_related("owner", "task", "case") if found else [],
+        "categories": leaf_categories() if organiser else [],
+    }
+    return render(request, "activities/minutes.html", context)
+
+
+@require_POST
+@activity_view
+def minutes_follow_up(request, pk):
+    activity, found, organiser = _minutes_page(request, pk)
+    if not organiser:
+        raise Http404
+    if found is None:
+        messages.error(request, _("Write the minutes first."))
+        return redirect("activities:minutes", pk=activity.pk)
+    owner = minutes_services.attendees(activity).filter(pk=request.POST.get("owner") or 0).first()
+    if owner is None and str(request.POST.get("owner")) == str(activity.organiser_id):
+        owner = activity.organiser
+    code = request.POST.get("category", "").strip()
+    category = Category.objects.filter(code=code).first() if code else None
+    ok, _added = attempt(
+        request,
+        lambda: minutes_services.add_follow_up(
+            found,
+            by=request.user,
+            text=request.POST.get("text", ""),
+            owner=owner,
+            due_on=_parse_date(request.POST.get("due_on")),
+            kind=request.POST.get("kind", ""),
+            category=category,
+        ),
+    )
+    if ok:
+        messages.success(request, _("Follow-up added."))
+    return redirect("activities:minutes", pk=activity.pk)
+
+
+@require_POST
+@activity_view
+def minutes_publish(request, pk):
+    activity, found, organiser = _minutes_page(request, pk)
+    if not organiser or found is None:
+        raise Http404
+    ok, _published = attempt(request, lambda: minutes_services.publish_minutes(found, by=request.user))
+    if ok:
+        messages.success(request, _("Minutes published to the area's board."))
+    return redirect("activities:minutes", pk=activity.pk)

@@ -23,12 +23,13 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import Field
 
+from fengchao.activities import minutes as minutes_services
 from fengchao.activities import queries, services
 from fengchao.activities.choices import ActivityKind, ActivityState, Audience, CheckMethod, SignupState
-from fengchao.activities.models import Activity, Attendance, Signup
+from fengchao.activities.models import Activity, Attendance, FollowUp, Minutes, Signup
 from fengchao.activities.services import waiting_position
 from fengchao.activities.views import attendance_sheet, claim_of, confirmed_count
-from fengchao.areas.models import Area
+from fengchao.areas.models import Area, subtree_q
 from fengchao.points.choices import ClaimState
 
 from .cases import field_error, refusals
@@ -347,3 +348,149 @@ def cancel(request, payload: ReasonIn, activity_id: int = ActivityId):
     user = request.auth
     services.cancel_activity(_activity(user, activity_id), by=user, reason=payload.reason)
     return _detail(user, activity_id)
+
+
+# ---- minutes (会议纪要) -------------------------------------------------------------------------------------------
+
+
+class FollowUpOut(Schema):
+    id: int
+    text: str
+    owner: UserRef
+    due_on: dt.date
+    kind: Coded
+    task: int | None = Field(description="the platform task carrying it out (kind task)")
+    case: int | None = Field(description="the case carrying it out (kind case)")
+    created_at: dt.datetime
+
+
+class MinutesOut(Schema):
+    activity: int
+    agenda: str
+    decisions: str
+    attendees: list[UserRef] = Field(description="the people marked present")
+    written_by: UserRef
+    published_at: dt.datetime | None
+    version: int
+    follow_ups: list[FollowUpOut]
+
+
+class MinutesIn(Input):
+    agenda: str = Field("", max_length=10_000)
+    decisions: str = Field("", max_length=10_000)
+    expected_version: int | None = Field(
+        None, ge=0, description="the version you loaded: if the minutes changed since, the answer is 409"
+    )
+
+
+class FollowUpIn(Input):
+    text: str = Field(max_length=200)
+    owner: int = Field(ge=1, le=MAX_ID, description="one of the attendees")
+    due_on: dt.date
+    kind: Literal["task", "case"]
+    area: int | None = Field(None, ge=1, le=MAX_ID, description="where the task or case goes (default: the activity's)")
+    category: str | None = Field(None, max_length=20, description="the case's category code (kind case)")
+
+
+def _minutes_out(m: Minutes) -> dict:
+    follow_ups = m.follow_ups.select_related("owner")
+    return {
+        "activity": m.activity_id,
+        "agenda": m.agenda,
+        "decisions": m.decisions,
+        "attendees": [_user(u) for u in minutes_services.attendees(m.activity)],
+        "written_by": _user(m.written_by),
+        "published_at": m.published_at,
+        "version": m.version,
+        "follow_ups": [
+            {
+                "id": f.pk,
+                "text": f.text,
+                "owner": _user(f.owner),
+                "due_on": f.due_on,
+                "kind": _coded(FollowUp.Kind, f.kind),
+                "task": f.task_id,
+                "case": f.case_id,
+                "created_at": f.created_at,
+            }
+            for f in follow_ups
+        ],
+    }
+
+
+def _minutes(user, activity_id: int, *, organiser=False) -> Minutes:
+    """The activity's minutes: 404 when none, or unpublished and the caller does not organise the activity."""
+    activity = _activity(user, activity_id)
+    found = Minutes.objects.filter(activity=activity).select_related("written_by", "activity__area").first()
+    organises = queries.organises(user, activity)
+    if found is None or not (organises or found.published_at):
+        raise Http404(_("No minutes for you."))
+    if organiser and not organises:
+        raise HttpError(403, _("Only the organiser changes the minutes."))
+    return found
+
+
+@router.get("/{activity_id}/minutes", response=MinutesOut, summary="The minutes (organisers; everyone once published)")
+def get_minutes(request, activity_id: int = ActivityId):
+    return _minutes_out(_minutes(request.auth, activity_id))
+
+
+@router.put("/{activity_id}/minutes", response=MinutesOut, summary="Write or edit the minutes (organiser)")
+@refusals
+def put_minutes(request, payload: MinutesIn, activity_id: int = ActivityId):
+    user = request.auth
+    written = minutes_services.write_minutes(
+        _activity(user, activity_id),
+        by=user,
+        agenda=payload.agenda,
+        decisions=payload.decisions,
+        expected_version=payload.expected_version,
+    )
+    return _minutes_out(Minutes.objects.select_related("written_by", "activity__area").get(pk=written.pk))
+
+
+@router.post(
+    "/{activity_id}/minutes/follow-ups",
+    response={201: FollowUpOut},
+    summary="Add a follow-up action, carried out as a task or a case (organiser)",
+)
+@refusals
+def add_follow_up(request, payload: FollowUpIn, activity_id: int = ActivityId):
+    user = request.auth
+    found = _minutes(user, activity_id, organiser=True)
+    owner = minutes_services.attendees(found.activity).filter(pk=payload.owner).first()
+    if owner is None and payload.owner == found.activity.organiser_id:
+        owner = found.activity.organiser
+    if owner is None:
+        raise field_error("owner", _("Choose someone who attended."))
+    area = None
+    if payload.area is not None:
+        area = Area.objects.filter(subtree_q(found.activity.area.path), pk=payload.area, is_active=True).first()
+        if area is None:
+            raise field_error("area", _("Choose an area of the activity's area or below it."))
+    f = minutes_services.add_follow_up(
+        found, by=user, text=payload.text, owner=owner, due_on=payload.due_on, kind=payload.kind, area=area,
+        category=payload.category,
+    )  # fmt: skip
+    return Status(
+        201,
+        {
+            "id": f.pk,
+            "text": f.text,
+            "owner": _user(owner),
+            "due_on": f.due_on,
+            "kind": _coded(FollowUp.Kind, f.kind),
+            "task": f.task_id,
+            "case": f.case_id,
+            "created_at": f.created_at,
+        },
+    )
+
+
+@router.post("/{activity_id}/minutes/publish", response=MinutesOut, summary="Publish to the area's board (organiser)")
+@refusals
+def publish_minutes(request, activity_id: int = ActivityId):
+    user = request.auth
+    found = _minutes(user, activity_id, organiser=True)
+    minutes_services.publish_minutes(found, by=user)
+    return _minutes_out(Minutes.objects.select_related("written_by", "activity__area").get(pk=found.pk))
