@@ -15,19 +15,9 @@ from fengchao.activities import services
 from fengchao.activities.models import Activity, Attendance, Signup
 from fengchao.points import ledger
 from fengchao.points import services as points
+from tests.page_client import html, login
 
 pytestmark = pytest.mark.django_db
-
-
-def login(client, tree, who):
-    client.force_login(tree.users[who])
-    return client
-
-
-def html(client, url, status=200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code)
-    return response.content.decode()
 
 
 def publish(tree, *, kind="training", capacity=None, starts_in=-10, hours=2, area=None, title="微网格员业务培训"):

@@ -6,8 +6,6 @@ import re
 
 import openpyxl
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from fengchao.audit.models import AuditEvent
@@ -15,6 +13,7 @@ from fengchao.mall import services
 from fengchao.mall.models import Item, Merchant, Order, OrderState
 from fengchao.points import ledger
 from tests.mall_factories import PNG, build_mall, grant
+from tests.page_client import count_queries, html, login
 
 pytestmark = pytest.mark.django_db
 
@@ -29,23 +28,6 @@ def member(tree):
     user = tree.users["microgrid_member"]
     grant(user, 1000)
     return user
-
-
-def login(client, tree, who):
-    client.force_login(tree.users[who])
-    return client
-
-
-def html(client, url, status=200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code)
-    return response.content.decode()
-
-
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
 
 
 def order_for(user, item, **kw):

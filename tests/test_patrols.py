@@ -13,6 +13,7 @@ from fengchao.areas import coords
 from fengchao.audit.models import AuditEvent
 from fengchao.patrols import coverage, services
 from fengchao.patrols.models import PatrolCheckIn, WorkLogEntry
+from tests.page_client import login
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +29,6 @@ def micro(tree, grid, n):
 
 def check(tree, who="microgrid_member", point=IN_A1_1, **extra):
     return services.check_in(tree.users[who], lon=point[0], lat=point[1], **extra)
-
-
-def login(client, tree, who):
-    client.force_login(tree.users[who])
-    return client
 
 
 # ---- check-ins ----------------------------------------------------------------------------------------------------

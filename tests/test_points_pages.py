@@ -9,8 +9,7 @@ import datetime as dt
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -27,6 +26,7 @@ from fengchao.points.views import people as people_views
 from tests.browser import browser, log_in, open_page, screenshot  # noqa: F401  (browser is a fixture)
 from tests.case_factories import build_categories, report
 from tests.factories import PASSWORD, first_micro
+from tests.page_client import count_queries, html
 from tests.points_factories import claim, district_rules, grant
 
 pytestmark = pytest.mark.django_db
@@ -50,16 +50,7 @@ def as_user(client, w, who):
     return client
 
 
-def page(client, url, status=200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code)
-    return response.content.decode()
-
-
-def count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
+page = html  # as this module has always called it
 
 
 def messages_of(response) -> list[str]:

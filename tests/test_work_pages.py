@@ -16,21 +16,11 @@ from django.utils import timezone
 from fengchao.work import services
 from fengchao.work.choices import AssignmentState, TaskState
 from fengchao.work.models import Assignment, Task
+from tests.page_client import html, login
 
 pytestmark = pytest.mark.django_db
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def login(client, tree, who):
-    client.force_login(tree.users[who])
-    return client
-
-
-def html(client, url, status=200) -> str:
-    response = client.get(url)
-    assert response.status_code == status, (url, response.status_code)
-    return response.content.decode()
 
 
 def publish(tree, *, title="入户走访独居老人", days=3, area=None, **kw):

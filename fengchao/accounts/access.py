@@ -1,4 +1,4 @@
-"""Who may open the pages every role-holder shares (points, activities, tasks): anyone signed in with a role."""
+"""Who may open a page: signed in, and passing the page's own check (holding a role, being staff …), else 404."""
 
 from functools import wraps
 
@@ -15,14 +15,32 @@ def holds_a_role(user) -> bool:
     return user.is_superuser or bool(held_roles(user))
 
 
-def role_holder_required(view):
-    """A page for role-holders: signed in (else the login page), holding a role (else 404: nothing to find here)."""
+def holds_role_over(user, roles, area) -> bool:
+    """Does the user hold one of `roles` (active) in `area` or above it, or is a superuser?"""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    from fengchao.cases.queries import held_roles
 
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not holds_a_role(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
+    return any(h.role in roles and area.path.startswith(h.path) for h in held_roles(user))
 
-    return wrapped
+
+def guarded_by(check):
+    """A view decorator: signed in (else the login page) and `check(user)` true (else 404: nothing to find here)."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not check(request.user):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# Pages for anyone holding a role (points, activities, tasks).
+role_holder_required = guarded_by(holds_a_role)

@@ -8,6 +8,7 @@
 from django.db.models import Q
 from django.http import Http404
 
+from fengchao.accounts.access import holds_role_over
 from fengchao.accounts.roles import Role
 from fengchao.areas.scope import scope_q
 from fengchao.cases.queries import held_roles
@@ -46,11 +47,7 @@ def my_signups(user):
 
 
 def can_organise(user, area) -> bool:
-    if not _active(user):
-        return False
-    if user.is_superuser:
-        return True
-    return any(h.role in ORGANISER_ROLES and area.path.startswith(h.path) for h in held_roles(user))
+    return holds_role_over(user, ORGANISER_ROLES, area)
 
 
 def organises(user, activity: Activity) -> bool:

@@ -18,7 +18,6 @@ import mimetypes
 from typing import Literal
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.utils import timezone
@@ -29,12 +28,13 @@ from ninja.responses import Status
 from pydantic import Field
 
 from fengchao.areas.models import Area
+from fengchao.core.keyset import keyset_page
 from fengchao.mall import queries, services
 from fengchao.mall.models import ItemCategory, MerchantKind, OrderState
 from fengchao.mall.views.common import balance_of, staff_areas, verify_path
 
 from .cases import body_doc, field_error, read_body, refusals
-from .pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from .pagination import DEFAULT_LIMIT, MAX_LIMIT
 from .registry_schemas import MAX_ID, SHORT, Input
 
 router = Router(tags=["mall"])
@@ -348,29 +348,15 @@ def merchant_out(m) -> dict:
 
 
 def _newest_first(qs, cursor: str | None, limit: int) -> tuple[list, str | None]:
-    qs = qs.order_by("-pk")
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        if not isinstance(last, int):
-            raise ValidationError(_("The cursor is not valid: start again from the first page."))
-        qs = qs.filter(pk__lt=last)
-    rows = list(qs[: limit + 1])
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], encode_cursor([rows[limit - 1].pk])
+    return keyset_page(qs, ["-pk"], _pk_of, cursor, limit, strict=True)
 
 
 def _oldest_first(qs, cursor: str | None, limit: int) -> tuple[list, str | None]:
-    qs = qs.order_by("pk")
-    if cursor:
-        (last,) = decode_cursor(cursor, 1)
-        if not isinstance(last, int):
-            raise ValidationError(_("The cursor is not valid: start again from the first page."))
-        qs = qs.filter(pk__gt=last)
-    rows = list(qs[: limit + 1])
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], encode_cursor([rows[limit - 1].pk])
+    return keyset_page(qs, ["pk"], _pk_of, cursor, limit, strict=True)
+
+
+def _pk_of(row) -> list:
+    return [row.pk]
 
 
 def _one(queryset, pk: int, message: str):

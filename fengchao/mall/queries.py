@@ -14,6 +14,7 @@ Pages, exports and the API all start from these querysets; anything outside them
 from django.db.models import Q
 from django.http import Http404
 
+from fengchao.accounts.access import holds_role_over
 from fengchao.accounts.roles import Role
 from fengchao.areas.levels import AreaKind
 from fengchao.areas.scope import scope_q
@@ -32,11 +33,7 @@ def _active(user) -> bool:
 
 def holds_staff_role(user, area) -> bool:
     """Mall staff in `area` or above it (or a superuser): may manage merchants, items and orders there."""
-    if not _active(user):
-        return False
-    if user.is_superuser:
-        return True
-    return any(h.role in MALL_STAFF_ROLES and area.path.startswith(h.path) for h in held_roles(user))
+    return holds_role_over(user, MALL_STAFF_ROLES, area)
 
 
 def is_mall_staff(user) -> bool:

@@ -8,7 +8,6 @@ refusals come back on the form.
 
 import datetime as dt
 import uuid
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from fengchao.accounts.access import guarded_by
+
 from . import coverage, queries, services
 from .forms import CheckInForm, EditLogForm, LogForm, apply_errors
 
@@ -26,22 +27,8 @@ MY_WEEK_LIMIT = 100
 LOG_LIMIT = 60
 
 
-def _guarded(check):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not check(request.user):
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-patrol_view = _guarded(queries.is_patroller)
-staff_view = _guarded(queries.is_staff)
+patrol_view = guarded_by(queries.is_patroller)
+staff_view = guarded_by(queries.is_staff)
 
 
 def _attempt(form, call):

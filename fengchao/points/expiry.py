@@ -90,14 +90,14 @@ def soon(now: dt.datetime, user_id: int | None = None) -> list[tuple[int, str, i
     """(user pk, kind, points, first expiry) that will expire within the warning period."""
     horizon = now + dt.timedelta(days=warning_days())
     found = []
-    for holder, kind, *sums in _sums(horizon, user_id):
+    # The first expiry within the period comes in the same grouped read (one query, however many people).
+    first_in_period = Min(
+        "transfer__expires_at", filter=Q(transfer__expires_at__gt=now, transfer__expires_at__lte=horizon)
+    )
+    for holder, kind, *sums, first in _sums(horizon, user_id).annotate(first=first_in_period):
         amount = _due_amount(*sums)
-        if amount > 0:
-            first = Transfer.objects.filter(
-                user_id=holder, points_kind=kind, expires_at__gt=now, expires_at__lte=horizon
-            ).aggregate(first=Min("expires_at"))["first"]
-            if first is not None:
-                found.append((holder, kind, amount, first))
+        if amount > 0 and first is not None:
+            found.append((holder, kind, amount, first))
     return found
 
 

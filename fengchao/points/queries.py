@@ -7,6 +7,7 @@
 
 from django.db.models import Q
 
+from fengchao.accounts.access import holds_role_over
 from fengchao.accounts.queries import people_visible_to
 from fengchao.accounts.roles import Role
 from fengchao.areas.scope import scope_q
@@ -18,15 +19,7 @@ STAFF_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_
 RULE_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
 
 
-def holds_any(user, roles: frozenset, area) -> bool:
-    """Does the user hold one of `roles` in `area` or above it (or is a superuser)?"""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    from fengchao.cases.queries import held_roles
-
-    return any(h.role in roles and area.path.startswith(h.path) for h in held_roles(user))
+holds_any = holds_role_over  # one of `roles` in `area` or above it
 
 
 def is_points_staff(user) -> bool:

@@ -5,11 +5,9 @@ record a unit's report, and download the list as .xlsx.
 Reads come only from `reportin.queries` (out of scope: 404); every change goes through `reportin.services`.
 """
 
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from fengchao.accounts.access import guarded_by
+
 from . import queries, services, sheets
 from .forms import ReportForm, UnitForm, apply_errors
 
@@ -25,22 +25,8 @@ PAST_LIMIT = 24
 COMMUNITY_LIMIT = 300
 
 
-def _guarded(check):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not check(request.user):
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-reporter_view = _guarded(queries.is_reporter)
-staff_view = _guarded(queries.is_staff)
+reporter_view = guarded_by(queries.is_reporter)
+staff_view = guarded_by(queries.is_staff)
 
 
 @never_cache

@@ -9,6 +9,7 @@ Anything else answers 404, exactly like something that does not exist.
 from django.db.models import Q
 from django.http import Http404
 
+from fengchao.accounts.access import holds_role_over
 from fengchao.accounts.roles import Role
 from fengchao.areas.models import subtree_q
 from fengchao.areas.scope import scope_q
@@ -30,11 +31,7 @@ def is_staff(user) -> bool:
 
 def can_publish(user, area) -> bool:
     """District, street and community staff, and grid leaders, over the area."""
-    if not _active(user):
-        return False
-    if user.is_superuser:
-        return True
-    return any(h.role in STAFF_ROLES and area.path.startswith(h.path) for h in held_roles(user))
+    return holds_role_over(user, STAFF_ROLES, area)
 
 
 can_review_area = can_publish  # whoever may publish over a micro-grid may accept or return its work

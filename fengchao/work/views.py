@@ -8,11 +8,9 @@ Reads come only from `work.queries` (out of scope: 404); every change goes throu
 
 import io
 import secrets
-from functools import wraps
 
 import xlsxwriter
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fengchao.accounts.access import role_holder_required
+from fengchao.accounts.access import guarded_by, role_holder_required
 from fengchao.areas.models import Area, AreaKind
 from fengchao.areas.scope import scope_q
 from fengchao.cases.models import Category
@@ -39,15 +37,7 @@ PUBLISH_KINDS = (AreaKind.DISTRICT, AreaKind.STREET, AreaKind.COMMUNITY, AreaKin
 member_view = role_holder_required
 
 
-def staff_view(view):
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not queries.is_staff(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapped
+staff_view = guarded_by(queries.is_staff)
 
 
 def refusal_text(error) -> str:

@@ -1,19 +1,17 @@
 """What the mall's pages share: who may open them, the member's balance, the QR code of an order, page
 links of keyset lists, and running a service call whose refusal goes on the form or into the messages."""
 
-from functools import wraps
 from typing import NamedTuple
 
 import segno
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from fengchao.accounts.access import guarded_by
 from fengchao.areas.models import Area
 from fengchao.areas.scope import scope_q
 from fengchao.points import ledger
@@ -27,24 +25,10 @@ PAGE_SIZE = 30
 AREA_OPTIONS = 300
 
 
-def _gate(test):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not test(request.user):
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 # Anyone who can order or verify; merchants' users and mall staff; mall staff.
-mall_view = _gate(queries.uses_mall)
-verifier_view = _gate(queries.can_verify)
-staff_view = _gate(queries.is_mall_staff)
+mall_view = guarded_by(queries.uses_mall)
+verifier_view = guarded_by(queries.can_verify)
+staff_view = guarded_by(queries.is_mall_staff)
 
 
 def balance_of(user) -> dict:

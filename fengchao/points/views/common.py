@@ -1,15 +1,13 @@
 """What the points pages share: who may open them, area pickers, safe redirects back to a list."""
 
-from functools import wraps
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from fengchao.accounts.access import guarded_by
 from fengchao.accounts.roles import SCOPING_ROLES
 from fengchao.areas.levels import LEVEL_OF_KIND, AreaKind
 from fengchao.areas.models import Area
@@ -29,28 +27,12 @@ def signed_in_view(view):
 
 def staff_view(view):
     """District, street, community staff and grid leaders; to everyone else these pages do not exist (404)."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_points_staff(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapped)
+    return never_cache(guarded_by(is_points_staff)(view))
 
 
 def serving_view(view):
     """Anyone who serves in an area (members too): the public listing board."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not serves_somewhere(request.user):
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return never_cache(wrapped)
+    return never_cache(guarded_by(serves_somewhere)(view))
 
 
 def area_options(user, current: Area | None, *, roles=STAFF_ROLES, blank=None, max_level=AREA_MAX_LEVEL):
