@@ -48,7 +48,8 @@ def photos_loaded(page) -> bool:
     for i in range(images.count()):
         images.nth(i).scroll_into_view_if_needed()
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('img.case-photo')).every(i => i.complete && i.naturalWidth > 0)",
+        # A function, not an expression: Playwright would eval an expression, which the page's CSP forbids.
+        "() => Array.from(document.querySelectorAll('img.case-photo')).every(i => i.complete && i.naturalWidth > 0)",
         timeout=10_000,
     )
     return True

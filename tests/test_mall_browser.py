@@ -27,7 +27,8 @@ def fits_the_screen(page):
 
 def images_loaded(page, selector) -> bool:
     page.wait_for_function(
-        f"Array.from(document.querySelectorAll({selector!r})).every(i => i.complete && i.naturalWidth > 0)",
+        # A function, not an expression: Playwright would eval an expression, which the page's CSP forbids.
+        f"() => Array.from(document.querySelectorAll({selector!r})).every(i => i.complete && i.naturalWidth > 0)",
         timeout=10_000,
     )
     return True
