@@ -201,6 +201,17 @@ def test_member_reports_on_patrol_with_gcj02_gps(w):
     assert len(audits(case, "report")) == 1
 
 
+def test_a_member_reports_anywhere_in_their_grid_but_not_in_the_next_grid(w):
+    sibling = [a for a in w.t.micro.values() if a.parent_id == w.t.grid_a1.pk and a != w.micro][0]
+    case = report(w.t, w.c.litter, by=w.u["microgrid_member"], lon=centre(sibling)[0], lat=centre(sibling)[1])
+    assert case.area == sibling  # the members of a grid patrol each other's micro-grids
+    other_grid = first_micro(w.t, w.t.grid_a2)
+    lon, lat = centre(other_grid)
+    assert refusal(lambda: report(w.t, w.c.litter, by=w.u["microgrid_member"], lon=lon, lat=lat)) == {
+        "location": ["This place is outside the areas where you serve."]
+    }
+
+
 def test_member_reporting_outside_the_areas_where_they_serve_is_refused(w):
     lon, lat = centre(w.micro_b)
     assert refusal(lambda: report(w.t, w.c.litter, by=w.u["microgrid_member"], lon=lon, lat=lat)) == {

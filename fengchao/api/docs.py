@@ -47,7 +47,7 @@ def operations(schema: dict) -> list[dict]:
                     "description": op.get("description", ""),
                     "params": params,
                     "has_body": "requestBody" in op,
-                    "responses": sorted(op.get("responses", {})),
+                    "responses": sorted(op.get("responses", {}), key=str),
                     "auth": sorted({security_names.get(n, n) for req in op.get("security", []) for n in req}),
                 }
             )

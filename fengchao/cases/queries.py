@@ -23,6 +23,7 @@ from .workflow import Actor
 LINEAGE_OF_LEVEL = {1: "district_pk", 2: "street_pk", 3: "community_pk", 4: "grid_pk", 5: "area_id"}
 
 GRID_ROLES = frozenset({Role.GRID_LEADER, Role.DEDICATED_LEADER, Role.MICROGRID_LEADER, Role.MICROGRID_MEMBER})
+MICROGRID_ROLES = frozenset({Role.MICROGRID_LEADER, Role.MICROGRID_MEMBER})
 STAFF_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_LEADER})
 SUPERVISOR_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
 # Who may dispatch (and accept, register, close) a case at each tier; higher levels may always step in.
@@ -56,6 +57,14 @@ class Held:
     level: int
     path: str
     department_id: int | None
+
+    @property
+    def reach_path(self) -> str:
+        """Where the holder works in the field: a micro-grid role reaches its whole grid, since the members of a
+        grid patrol, report and inspect in each other's micro-grids; any other role, its own subtree."""
+        if self.role in MICROGRID_ROLES:
+            return self.path.rstrip("/").rsplit("/", 1)[0] + "/"
+        return self.path
 
     def covers(self, case: Case) -> bool:
         return case.area.path.startswith(self.path)

@@ -226,9 +226,9 @@ def _clean_intake(**raw) -> dict:
         raise ValidationError({"description": _("At most 2,000 characters.")})
 
     located_area, lon, lat = _locate(raw["area"], raw["lon"], raw["lat"], raw["crs"])
-    # Members and staff report where they serve.
+    # Members and staff report where they serve (a micro-grid's members anywhere in its grid).
     serves_there = not (by is not None and serving_channel and not is_superuser) or any(
-        located_area.path.startswith(h.path) for h in held_roles(by)
+        located_area.path.startswith(h.reach_path) for h in held_roles(by)
     )
     if not serves_there:
         raise ValidationError({"location": _("This place is outside the areas where you serve.")})

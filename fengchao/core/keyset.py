@@ -1,15 +1,32 @@
 """Keyset pages of the HTML lists (and of the points API): the rows after the cursor's, in the list's order.
 
-The cursor is the sort key of the last row shown, signed (`fengchao.api.pagination`). One that does not
+The cursor is the sort key of the last row shown, signed so that clients treat it as opaque. One that does not
 decode, or whose values do not fit the list's fields (a cursor of another list), starts again from the first
 page; with `strict` (the API) it is refused instead.
 """
 
+from collections.abc import Sequence
+
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from fengchao.api.pagination import decode_cursor, encode_cursor
+_SALT = "fengchao.api.cursor"
+
+
+def encode_cursor(values: Sequence) -> str:
+    return signing.dumps(list(values), salt=_SALT, compress=True)
+
+
+def decode_cursor(cursor: str, width: int) -> list:
+    try:
+        values = signing.loads(cursor, salt=_SALT)
+    except signing.BadSignature:
+        values = None
+    if not isinstance(values, list) or len(values) != width:
+        raise ValidationError(_("The cursor is not valid: start again from the first page."))
+    return values
 
 
 def keyset_page(qs, fields, key, cursor, size, *, strict=False):

@@ -16,7 +16,7 @@ from fengchao.areas.models import Area, subtree_q
 from fengchao.areas.scope import scope_q, scope_roots
 from fengchao.cases.queries import held_roles
 
-from .choices import MICROGRID_ROLES, PATROL_ROLES, STAFF_ROLES
+from .choices import PATROL_ROLES, STAFF_ROLES
 from .models import PatrolCheckIn, WorkLogEntry
 
 
@@ -38,15 +38,7 @@ def patrol_paths(user) -> list[str]:
         return []
     if user.is_superuser:
         return ["/"]
-    paths = set()
-    for held in held_roles(user):
-        if held.role not in PATROL_ROLES:
-            continue
-        if held.role in MICROGRID_ROLES:
-            paths.add(held.path.rstrip("/").rsplit("/", 1)[0] + "/")  # the parent grid
-        else:
-            paths.add(held.path)
-    return sorted(paths)
+    return sorted({held.reach_path for held in held_roles(user) if held.role in PATROL_ROLES})
 
 
 def patrols_in(user, area: Area) -> bool:
