@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "fengchao.activities",
     "fengchao.work",
     "fengchao.patrols",
+    "fengchao.inspections",
+    "fengchao.visits",
+    "fengchao.today",
+    "fengchao.coverage",
     "fengchao.demo",
     "fengchao.reportin",
 ]
@@ -280,6 +284,10 @@ ACTIVITIES_SWEEP_SECONDS = float(os.environ.get("ACTIVITIES_SWEEP_SECONDS", "300
 # Platform tasks (docs/work.md): areas with up to this many micro-grids fan out while publishing (larger ones in the
 # worker), and how often the worker's schedule sweep publishes recurring tasks.
 WORK_FANOUT_INLINE = int(os.environ.get("WORK_FANOUT_INLINE", "200"))
+# Members are reminded of an open task share this many hours before it is due (once per share).
+WORK_REMIND_HOURS = int(os.environ.get("WORK_REMIND_HOURS", "24"))
+# A failed inspection item whose own case category is missing or retired raises its hazard case in this one.
+INSPECTIONS_FALLBACK_CATEGORY = os.environ.get("INSPECTIONS_FALLBACK_CATEGORY", "G0401")
 WORK_SCHEDULE_SECONDS = float(os.environ.get("WORK_SCHEDULE_SECONDS", "60"))
 # Codes matching nothing an account may try in an hour before verifying is stopped for it (guessing).
 MALL_VERIFY_MISSES_PER_HOUR = int(os.environ.get("MALL_VERIFY_MISSES_PER_HOUR", "20"))

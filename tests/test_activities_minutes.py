@@ -181,3 +181,169 @@ def test_api_round_trip(tree, meeting, u, as_):
     assert got.status_code == 200 and got.json()["decisions"] == "决定二" and len(got.json()["follow_ups"]) == 1
     assert post(member, f"{url}/publish").status_code == 403
     assert as_("outsider_community_staff").get(url).status_code == 404
+
+
+# ---- changing a follow-up -----------------------------------------------------------------------------------------
+
+IN_THREE_DAYS = timezone.localdate() + dt.timedelta(days=3)
+
+
+@pytest.fixture
+def task_follow_up(meeting, u, written):
+    services.mark_attendance(meeting, u["microgrid_leader"], by=u["community_staff"])
+    return m.add_follow_up(
+        written, by=u["community_staff"], text="清理三号楼楼道杂物", owner=u["microgrid_member"], due_on=TOMORROW,
+        kind="task",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def case_follow_up(meeting, u, written):
+    cats = build_categories()
+    return m.add_follow_up(
+        written, by=u["community_staff"], text="三号楼外墙脱落需处置", owner=u["grid_leader"], due_on=TOMORROW,
+        kind="case", category=cats.litter,
+    )  # fmt: skip
+
+
+def fresh(f):
+    return FollowUp.objects.select_related("minutes__activity", "owner", "task", "case").get(pk=f.pk)
+
+
+def test_changing_a_task_follow_up_moves_its_task_and_hands_it_to_the_new_owner(u, task_follow_up):
+    f = fresh(task_follow_up)
+    Assignment.objects.filter(task=f.task).update(reminded_at=timezone.now())
+    m.edit_follow_up(
+        f, by=u["community_staff"], text="清理三号楼和四号楼楼道", owner=u["microgrid_leader"], due_on=IN_THREE_DAYS,
+        expected_version=m.follow_up_version(f),
+    )  # fmt: skip
+    f = fresh(f)
+    assert (f.text, f.owner, f.due_on) == ("清理三号楼和四号楼楼道", u["microgrid_leader"], IN_THREE_DAYS)
+    task = Task.objects.get(pk=f.task_id)
+    assert timezone.localtime(task.due_at).date() == IN_THREE_DAYS and list(task.named_users.all()) == [
+        u["microgrid_leader"]
+    ]
+    [share] = Assignment.objects.filter(task=task)
+    assert share.assignee == u["microgrid_leader"] and share.due_at == task.due_at
+    assert share.reminded_at is None  # reminded again before the new date
+    edited = AuditEvent.objects.get(action="activities.follow_up_edited")
+    assert (
+        edited.data["before"]["owner"] == u["microgrid_member"].pk and edited.data["owner"] == u["microgrid_leader"].pk
+    )
+    assert AuditEvent.objects.filter(action="work.rescheduled", object_id=str(task.pk)).count() == 1
+
+
+def test_changing_only_the_text_leaves_the_task_alone(u, task_follow_up):
+    f = fresh(task_follow_up)
+    version = f.task.version
+    m.edit_follow_up(f, by=u["community_staff"], text="清理楼道杂物（三号楼）", owner=f.owner, due_on=f.due_on)
+    assert Task.objects.get(pk=f.task_id).version == version
+    assert not AuditEvent.objects.filter(action="work.rescheduled").exists()
+
+
+def test_changing_a_follow_up_is_refused_naming_its_fields(u, task_follow_up):
+    f = fresh(task_follow_up)
+    with pytest.raises(ValidationError) as refused:
+        m.edit_follow_up(f, by=u["community_staff"], text="x", owner=None, due_on=TOMORROW - dt.timedelta(days=2))
+    assert set(refused.value.message_dict) == {"text", "owner", "due_on"}
+    with pytest.raises(ValidationError) as refused:  # serves in no micro-grid: the named task cannot go to them
+        m.edit_follow_up(f, by=u["community_staff"], text=f.text, owner=u["grid_leader"], due_on=f.due_on)
+    assert set(refused.value.message_dict) == {"owner"}
+    with pytest.raises(ValidationError) as refused:  # did not attend
+        m.edit_follow_up(f, by=u["community_staff"], text=f.text, owner=u["street_staff"], due_on=f.due_on)
+    assert set(refused.value.message_dict) == {"owner"}
+    for who in ("microgrid_member", "outsider_community_staff"):
+        with pytest.raises(PermissionDenied):
+            m.edit_follow_up(f, by=u[who], text="清理楼道杂物", owner=f.owner, due_on=IN_THREE_DAYS)
+    with pytest.raises(StaleRecord):
+        m.edit_follow_up(
+            f, by=u["community_staff"], text="清理楼道杂物", owner=f.owner, due_on=IN_THREE_DAYS,
+            expected_version="0" * 12,
+        )  # fmt: skip
+    assert fresh(f).text == "清理三号楼楼道杂物" and fresh(f).due_on == TOMORROW
+    assert not AuditEvent.objects.filter(action="activities.follow_up_edited").exists()
+
+
+def test_a_stale_copy_of_a_follow_up_is_refused(u, task_follow_up):
+    first, second = fresh(task_follow_up), fresh(task_follow_up)
+    m.edit_follow_up(first, by=u["community_staff"], text="清理楼道杂物一", owner=first.owner, due_on=first.due_on)
+    with pytest.raises(StaleRecord):
+        m.edit_follow_up(
+            second, by=u["community_staff"], text="清理楼道杂物二", owner=second.owner, due_on=IN_THREE_DAYS
+        )
+    assert fresh(first).text == "清理楼道杂物一" and fresh(first).due_on == TOMORROW
+
+
+def test_a_done_task_follow_up_is_no_longer_changed(u, task_follow_up):
+    from fengchao.work import services as work
+
+    f = fresh(task_follow_up)
+    work.submit(Assignment.objects.get(task=f.task), by=u["microgrid_member"])
+    with pytest.raises(ValidationError) as refused:
+        m.edit_follow_up(fresh(f), by=u["community_staff"], text=f.text, owner=f.owner, due_on=IN_THREE_DAYS)
+    assert set(refused.value.message_dict) == {"follow_up"}
+    assert fresh(f).due_on == TOMORROW
+
+
+def test_a_case_follow_up_changes_only_itself(u, case_follow_up):
+    f = fresh(case_follow_up)
+    case_before = Case.objects.filter(pk=f.case_id).values().get()
+    m.edit_follow_up(f, by=u["community_staff"], text=f.text, owner=u["microgrid_member"], due_on=IN_THREE_DAYS)
+    f = fresh(f)
+    assert (f.owner, f.due_on) == (u["microgrid_member"], IN_THREE_DAYS)
+    assert Case.objects.filter(pk=f.case_id).values().get() == case_before  # the case keeps its own loop
+    Case.objects.filter(pk=f.case_id).update(state="resolved")
+    with pytest.raises(ValidationError) as refused:
+        m.edit_follow_up(fresh(f), by=u["community_staff"], text=f.text, owner=f.owner, due_on=TOMORROW)
+    assert set(refused.value.message_dict) == {"follow_up"}
+
+
+def test_the_minutes_page_edits_a_follow_up(client, meeting, u, task_follow_up, case_follow_up):
+    url = f"/activities/{meeting.pk}/minutes/"
+    f = fresh(task_follow_up)
+    client.force_login(u["community_staff"])
+    page = client.get(url).content.decode()
+    assert f'id="follow-up-edit-{f.pk}"' in page and f'value="{m.follow_up_version(f)}"' in page
+    assert "The case keeps its own handling and deadlines" in page
+    body = {
+        "text": "清理三号楼楼道", "owner": u["microgrid_leader"].pk, "due_on": IN_THREE_DAYS.isoformat(),
+        "version": m.follow_up_version(f),
+    }  # fmt: skip
+    response = client.post(f"{url}follow-ups/{f.pk}", body, follow=True)
+    assert "Follow-up changed." in response.content.decode()
+    assert (fresh(f).owner, fresh(f).due_on) == (u["microgrid_leader"], IN_THREE_DAYS)
+    stale = client.post(f"{url}follow-ups/{f.pk}", body | {"text": "再改一次楼道"}, follow=True)
+    assert "Someone else changed this record" in stale.content.decode() and fresh(f).text == "清理三号楼楼道"
+    from fengchao.work import services as work
+
+    work.submit(Assignment.objects.get(task=f.task), by=u["microgrid_leader"])
+    assert f'id="follow-up-edit-{f.pk}"' not in client.get(url).content.decode()  # done: no form
+    client.force_login(u["outsider_community_staff"])
+    assert client.post(f"{url}follow-ups/{f.pk}", body).status_code == 404
+    client.force_login(u["microgrid_member"])
+    assert client.post(f"{url}follow-ups/{f.pk}", body).status_code == 404
+
+
+def test_api_patch_a_follow_up(tree, meeting, u, as_, task_follow_up):
+    from tests.api_client import patch
+
+    url = f"/api/activities/{meeting.pk}/minutes"
+    staff = as_("community_staff")
+    [listed] = staff.get(url).json()["follow_ups"]
+    item = f"{url}/follow-ups/{listed['id']}"
+    changed = patch(staff, item, {"due_on": IN_THREE_DAYS.isoformat(), "expected_version": listed["version"]})
+    assert changed.status_code == 200, changed.content
+    body = changed.json()
+    assert body["due_on"] == IN_THREE_DAYS.isoformat() and body["owner"]["id"] == u["microgrid_member"].pk
+    assert body["text"] == "清理三号楼楼道杂物" and body["version"] != listed["version"]
+    assert timezone.localtime(Task.objects.get().due_at).date() == IN_THREE_DAYS
+    assert patch(staff, item, {"text": "过期的修改", "expected_version": listed["version"]}).status_code == 409
+    assert fields_of(patch(staff, item, {"owner": u["street_staff"].pk})) == {"owner"}
+    assert fields_of(patch(staff, item, {"owner": u["grid_leader"].pk})) == {"owner"}
+    assert patch(as_("microgrid_member"), item, {"text": "成员不能改"}).status_code == 404  # unpublished
+    assert patch(as_("outsider_community_staff"), item, {"text": "别的街道"}).status_code == 404
+    assert patch(staff, f"{url}/follow-ups/999999", {"text": "不存在的"}).status_code == 404
+    from fengchao.work import services as work
+
+    work.submit(Assignment.objects.get(task_id=listed["task"]), by=u["microgrid_member"])
+    assert fields_of(patch(staff, item, {"text": "已经做完了"})) == {"follow_up"}

@@ -140,3 +140,60 @@ def test_query_counts_do_not_grow(tree, django_assert_max_num_queries):
     assert counts() == before
     with django_assert_max_num_queries(12):
         staff.get(f"{URL}/coverage")
+
+
+# --- photos through the API ------------------------------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_check_in_with_a_photo_as_multipart_and_the_photo_served_in_scope(tree):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = token_client(tree.users["microgrid_member"])
+    photo = SimpleUploadedFile("p.png", PNG, content_type="image/png")
+    data = {"lon": str(IN_A1_1[0]), "lat": str(IN_A1_1[1]), "note": "楼道畅通", "key": "photo-1", "photo": photo}
+    done = client.post(f"{URL}/check-ins", data)  # multipart/form-data
+    assert done.status_code == 201, done.content
+    body = done.json()
+    assert body["has_photo"] is True and body["note"] == "楼道畅通"
+    assert body["area"]["id"] == micro(tree, tree.grid_a1, 1).pk
+    saved = PatrolCheckIn.objects.get(pk=body["id"])
+    assert saved.photo_type == "image/png"
+    again = client.post(f"{URL}/check-ins", {**data, "photo": SimpleUploadedFile("p.png", PNG)})
+    assert again.status_code == 200 and again.json()["id"] == body["id"]  # the same key: the first check-in
+    url = f"{URL}/check-ins/{body['id']}/photo"
+    for who in ("microgrid_member", "grid_leader", "community_staff"):
+        served = token_client(tree.users[who]).get(url)
+        assert served.status_code == 200, who
+        assert served["Content-Type"] == "image/png" and b"".join(served.streaming_content) == PNG
+    for who in ("outsider_microgrid_member", "outsider_community_staff", "outsider_grid_leader", "resident"):
+        assert token_client(tree.users[who]).get(url).status_code == 404, who
+
+
+def test_a_photo_that_is_not_an_image_is_refused_naming_photo(tree):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = token_client(tree.users["microgrid_member"])
+    text = SimpleUploadedFile("p.png", b"not an image at all", content_type="image/png")
+    refused = client.post(f"{URL}/check-ins", {"lon": str(IN_A1_1[0]), "lat": str(IN_A1_1[1]), "photo": text})
+    assert refused.status_code == 422
+    assert {e["loc"][-1] for e in refused.json()["detail"]} == {"photo"}
+    assert PatrolCheckIn.objects.count() == 0
+    bad_point = client.post(f"{URL}/check-ins", {"lon": "east", "lat": str(IN_A1_1[1])})
+    assert bad_point.status_code == 422 and bad_point.json()["detail"][0]["loc"][-1] == "lon"
+
+
+def test_a_check_in_without_a_photo_has_none_to_serve(tree):
+    client = token_client(tree.users["microgrid_member"])
+    done = post(client, f"{URL}/check-ins", {"lon": IN_A1_1[0], "lat": IN_A1_1[1]})  # JSON still works
+    assert done.status_code == 201 and done.json()["has_photo"] is False
+    assert client.get(f"{URL}/check-ins/{done.json()['id']}/photo").status_code == 404
+    assert client.get(f"{URL}/check-ins/999999/photo").status_code == 404
+
+
+def test_openapi_documents_both_bodies_of_a_check_in(client):
+    operation = client.get("/api/openapi.json").json()["paths"]["/api/patrols/check-ins"]["post"]
+    content = operation["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(content)
+    assert "photo" in content["multipart/form-data"]["schema"]["properties"]

@@ -13,6 +13,7 @@ def menu_for(user) -> list[dict]:
     from fengchao.cases.views.inbox import actionable_count
     from fengchao.cases.views.member import is_grid_member
     from fengchao.cases.views.staff import can_work_cases
+    from fengchao.inspections import queries as inspections
     from fengchao.mall import queries as mall
     from fengchao.notices.services import unread_count
     from fengchao.patrols import queries as patrols
@@ -21,9 +22,12 @@ def menu_for(user) -> list[dict]:
     from fengchao.registry import queries as registry
     from fengchao.registry.views.admin_pages import can_configure_care_tags
     from fengchao.reportin import queries as reportin
+    from fengchao.visits import queries as visits
     from fengchao.work import queries as work
 
     items = [{"label": _("Home"), "url": "home"}]
+    if holds_a_role(user):
+        items.append({"label": _("Today"), "url": "today:today"})
     if can_work_cases(user):
         items.append({"label": _("Cases"), "url": "cases:list", "count": _once(actionable_count, user)})
     if is_grid_member(user):
@@ -32,8 +36,14 @@ def menu_for(user) -> list[dict]:
         items.append({"label": _("Patrol"), "url": "patrols:home"})
     if work.is_staff(user):
         items.append({"label": _("Tasks"), "url": "work:tasks"})
+        items.append({"label": _("Recurring tasks"), "url": "work:schedules"})
+    if inspections.may_use(user):
+        items.append({"label": _("Safety inspections"), "url": "inspections:home"})
+    if visits.can_use(user):
+        items.append({"label": _("Care visits"), "url": "visits:home"})
     if patrols.is_staff(user):
         items.append({"label": _("Patrol coverage"), "url": "patrols:coverage"})
+        items.append({"label": _("Coverage map"), "url": "coverage:map"})
     if reportin.is_staff(user):
         items.append({"label": _("Report in"), "url": "reportin:status"})
     elif reportin.is_reporter(user):

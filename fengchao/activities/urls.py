@@ -20,5 +20,6 @@ urlpatterns = [
     path("<int:pk>/check-in/", views.check_in, name="check_in"),
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
     path("<int:pk>/minutes/follow-ups", views.minutes_follow_up, name="minutes_follow_up"),
+    path("<int:pk>/minutes/follow-ups/<int:follow_up_pk>", views.minutes_follow_up_edit, name="minutes_follow_up_edit"),
     path("<int:pk>/minutes/publish", views.minutes_publish, name="minutes_publish"),
 ]

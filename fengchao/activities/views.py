@@ -438,15 +438,59 @@ def minutes(request, pk):
         if ok:
             messages.success(request, _("Minutes saved."))
         return redirect("activities:minutes", pk=activity.pk)
+    present = list(minutes_services.attendees(activity))
     context = {
         "activity": activity,
         "minutes": found,
         "organiser": organiser,
-        "attendees": minutes_services.attendees(activity),
-        "follow_ups": found.follow_ups.select_related("owner", "task", "case") if found else [],
+        "attendees": present,
+        # who may own a follow-up: the people present, and the organiser
+        "owners": present if any(p.pk == activity.organiser_id for p in present) else [*present, activity.organiser],
+        "follow_ups": _follow_ups(found, organiser),
         "categories": leaf_categories() if organiser else [],
+        "today": timezone.localdate(),
     }
     return render(request, "activities/minutes.html", context)
+
+
+def _follow_ups(found, organiser) -> list:
+    if found is None:
+        return []
+    rows = list(minutes_services.with_open_shares(found.follow_ups.select_related("owner", "task", "case")))
+    for f in rows:
+        f.minutes = found
+        f.editable = organiser and not minutes_services.follow_up_done(f)
+        f.version = minutes_services.follow_up_version(f)
+    return rows
+
+
+@require_POST
+@activity_view
+def minutes_follow_up_edit(request, pk, follow_up_pk):
+    activity, found, organiser = _minutes_page(request, pk)
+    if not organiser or found is None:
+        raise Http404
+    follow_up = found.follow_ups.select_related("owner", "task", "case").filter(pk=follow_up_pk).first()
+    if follow_up is None:
+        raise Http404
+    follow_up.minutes = found
+    owner = minutes_services.attendees(activity).filter(pk=request.POST.get("owner") or 0).first()
+    if owner is None and str(request.POST.get("owner")) == str(activity.organiser_id):
+        owner = activity.organiser
+    ok, _edited = attempt(
+        request,
+        lambda: minutes_services.edit_follow_up(
+            follow_up,
+            by=request.user,
+            text=request.POST.get("text", ""),
+            owner=owner,
+            due_on=_parse_date(request.POST.get("due_on")),
+            expected_version=request.POST.get("version") or None,
+        ),
+    )
+    if ok:
+        messages.success(request, _("Follow-up changed."))
+    return redirect("activities:minutes", pk=activity.pk)
 
 
 @require_POST

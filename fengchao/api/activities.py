@@ -7,7 +7,7 @@ like one that does not exist. Every change goes through `fengchao.activities.ser
 
 Answers: 404 what you cannot see; 403 what you see but may not do; 409 an activity changed meanwhile; 422 a
 refusal naming the field (`token` for an expired or wrong code or a second check-in, `activity` outside the
-check-in window or after a cancellation).
+check-in window or after a cancellation; `follow_up` for a follow-up that is done; `owner`, `due_on`, `text`).
 """
 
 import datetime as dt
@@ -362,6 +362,7 @@ class FollowUpOut(Schema):
     task: int | None = Field(description="the platform task carrying it out (kind task)")
     case: int | None = Field(description="the case carrying it out (kind case)")
     created_at: dt.datetime
+    version: str = Field(description="send it back as expected_version when changing the follow-up")
 
 
 class MinutesOut(Schema):
@@ -392,6 +393,29 @@ class FollowUpIn(Input):
     category: str | None = Field(None, max_length=20, description="the case's category code (kind case)")
 
 
+class FollowUpPatch(Input):
+    text: str | None = Field(None, max_length=200)
+    owner: int | None = Field(None, ge=1, le=MAX_ID, description="one of the attendees")
+    due_on: dt.date | None = None
+    expected_version: str | None = Field(
+        None, max_length=32, description="the follow-up's version you loaded: if it changed since, the answer is 409"
+    )
+
+
+def _follow_up_out(f: FollowUp, owner) -> dict:
+    return {
+        "id": f.pk,
+        "text": f.text,
+        "owner": _user(owner),
+        "due_on": f.due_on,
+        "kind": _coded(FollowUp.Kind, f.kind),
+        "task": f.task_id,
+        "case": f.case_id,
+        "created_at": f.created_at,
+        "version": minutes_services.follow_up_version(f),
+    }
+
+
 def _minutes_out(m: Minutes) -> dict:
     follow_ups = m.follow_ups.select_related("owner")
     return {
@@ -402,19 +426,7 @@ def _minutes_out(m: Minutes) -> dict:
         "written_by": _user(m.written_by),
         "published_at": m.published_at,
         "version": m.version,
-        "follow_ups": [
-            {
-                "id": f.pk,
-                "text": f.text,
-                "owner": _user(f.owner),
-                "due_on": f.due_on,
-                "kind": _coded(FollowUp.Kind, f.kind),
-                "task": f.task_id,
-                "case": f.case_id,
-                "created_at": f.created_at,
-            }
-            for f in follow_ups
-        ],
+        "follow_ups": [_follow_up_out(f, f.owner) for f in follow_ups],
     }
 
 
@@ -472,19 +484,40 @@ def add_follow_up(request, payload: FollowUpIn, activity_id: int = ActivityId):
         found, by=user, text=payload.text, owner=owner, due_on=payload.due_on, kind=payload.kind, area=area,
         category=payload.category,
     )  # fmt: skip
-    return Status(
-        201,
-        {
-            "id": f.pk,
-            "text": f.text,
-            "owner": _user(owner),
-            "due_on": f.due_on,
-            "kind": _coded(FollowUp.Kind, f.kind),
-            "task": f.task_id,
-            "case": f.case_id,
-            "created_at": f.created_at,
-        },
-    )
+    return Status(201, _follow_up_out(f, owner))
+
+
+FollowUpId = Path(..., ge=1, le=MAX_ID, description="follow-up id")
+
+
+@router.patch(
+    "/{activity_id}/minutes/follow-ups/{follow_up_id}",
+    response=FollowUpOut,
+    summary="Change a follow-up's text, owner or due date while it is not done (organiser)",
+)
+@refusals
+def edit_follow_up(request, payload: FollowUpPatch, activity_id: int = ActivityId, follow_up_id: int = FollowUpId):
+    """Fields left out keep their value. A task follow-up moves its task's due time (and, for a task named to the
+    owner, hands it to the new owner); a case follow-up changes only itself: the case keeps its own loop. 422
+    `follow_up` once it is done; 409 when it changed since `expected_version`."""
+    user = request.auth
+    found = _minutes(user, activity_id, organiser=True)
+    f = FollowUp.objects.filter(minutes=found, pk=follow_up_id).select_related("owner", "task", "case").first()
+    if f is None:
+        raise Http404(_("No such follow-up."))
+    f.minutes = found
+    owner = f.owner
+    if payload.owner is not None and payload.owner != f.owner_id:
+        owner = minutes_services.attendees(found.activity).filter(pk=payload.owner).first()
+        if owner is None and payload.owner == found.activity.organiser_id:
+            owner = found.activity.organiser
+        if owner is None:
+            raise field_error("owner", _("Choose someone who attended."))
+    minutes_services.edit_follow_up(
+        f, by=user, text=f.text if payload.text is None else payload.text, owner=owner,
+        due_on=payload.due_on or f.due_on, expected_version=payload.expected_version,
+    )  # fmt: skip
+    return _follow_up_out(f, owner)
 
 
 @router.post("/{activity_id}/minutes/publish", response=MinutesOut, summary="Publish to the area's board (organiser)")

@@ -6,13 +6,15 @@ like one that does not exist. Every change goes through `fengchao.patrols.servic
 
 Answers: 404 what you cannot see; 403 what you may not do (checking in without serving a grid); 422 a refusal
 naming the field (`location` for a point outside the micro-grids you patrol, `text`, `day`, `area`, `week`).
-A check-in repeated with the same `key` answers 200 with the check-in already recorded; a new one 201.
+A check-in repeated with the same `key` answers 200 with the check-in already recorded; a new one 201. A
+check-in's body is JSON, or multipart/form-data with the same fields and an optional `photo` (422 `photo` when it
+is not a JPEG, PNG or WebP); its photo is served at /check-ins/{id}/photo to its author and staff in scope.
 """
 
 import datetime as dt
 from typing import Literal
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from ninja.responses import Status
@@ -22,7 +24,7 @@ from fengchao.patrols import coverage as cov
 from fengchao.patrols import queries, services
 from fengchao.patrols.choices import LOG_TEXT_MAX, NOTE_MAX
 
-from .cases import refusals
+from .cases import body_doc, field_error, read_body, refusals
 from .registry_schemas import MAX_ID, Input
 
 router = Router(tags=["patrols"])
@@ -32,6 +34,7 @@ CHECK_IN_LIMIT = 500
 WeekParam = Query(None, max_length=8, description="ISO week, like 2026-W49 (default: this week)")
 AreaParam = Query(None, ge=1, le=MAX_ID, description="area id (default: the top of your scope)")
 EntryId = Path(..., ge=1, le=MAX_ID, description="work-log entry id")
+CheckInId = Path(..., ge=1, le=MAX_ID, description="check-in id")
 UserId = Path(..., ge=1, le=MAX_ID, description="user id")
 Crs = Literal["wgs84", "gcj02", "bd09"]
 
@@ -57,7 +60,7 @@ class CheckInOut(Schema):
     lon: float = Field(description="WGS84")
     lat: float = Field(description="WGS84")
     note: str
-    has_photo: bool = Field(description="a photo was taken (added on the check-in page; the API takes none)")
+    has_photo: bool = Field(description="a photo was taken: GET /check-ins/{id}/photo serves it")
 
 
 class CheckInList(Schema):
@@ -147,12 +150,45 @@ def _patroller(user):
         raise Http404(_("Patrols are for the people serving a grid."))
 
 
-@router.post("/check-ins", response={200: CheckInOut, 201: CheckInOut}, summary="Check in on patrol here")
+@router.post(
+    "/check-ins",
+    response={200: CheckInOut, 201: CheckInOut},
+    summary="Check in on patrol here",
+    openapi_extra=body_doc(CheckInIn, ("photo",)),
+)
 @refusals
-def check_in(request, payload: CheckInIn):
-    """The point (converted to WGS84) must fall in a micro-grid you patrol: those of your grid."""
-    done, created = services.check_in(request.auth, **payload.model_dump())
+def check_in(request):
+    """The point (converted to WGS84) must fall in a micro-grid you patrol: those of your grid. JSON, or
+    multipart/form-data with the same fields and an optional `photo` (one; JPEG, PNG or WebP, checked by content)."""
+    payload, files = read_body(request, CheckInIn, ("photo",))
+    photos = files.get("photo") or []
+    if len(photos) > 1:
+        raise field_error("photo", _("One photo per check-in."))
+    done, created = services.check_in(request.auth, photo=photos[0] if photos else None, **payload.model_dump())
     return Status(201 if created else 200, check_in_out(done))
+
+
+@router.get(
+    "/check-ins/{check_in_id}/photo",
+    summary="A check-in's photo",
+    response={200: None},
+)
+def check_in_photo(request, check_in_id: int = CheckInId):
+    """To the check-in's author and staff whose areas hold its micro-grid; 404 to anyone else, or without a photo."""
+    try:
+        found = queries.check_in_or_404(request.auth, check_in_id)
+    except Http404:
+        raise Http404(_("No such check-in for you.")) from None
+    if not found.photo:
+        raise Http404(_("This check-in has no photo."))
+    try:
+        handle = found.photo.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("This check-in has no photo.")) from None
+    response = FileResponse(handle, content_type=found.photo_type or "application/octet-stream")
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @router.get("/check-ins", response=CheckInList, summary="My check-ins of a week, latest first")

@@ -6,7 +6,8 @@ Reads start from `fengchao.work.queries`: anything outside the caller's scope an
 something that does not exist. Every change goes through `fengchao.work.services`.
 
 Answers: 404 what you cannot see; 403 what you see but may not do; 409 a record changed meanwhile; 422 a refusal
-naming the field (`photos`, `signature`, `location`, `answers`, `assignment`, `reason`, `area`, `title`, `due_at`).
+naming the field (`photos`, `signature`, `location`, `answers`, `assignment`, `reason`, `area`, `title`, `due_at`,
+`schedule`).
 """
 
 import datetime as dt
@@ -84,6 +85,10 @@ class AssignmentOut(Schema):
     note: str
     lon: float | None = Field(description="WGS84")
     lat: float | None
+    located_area: AreaRef | None = Field(description="the micro-grid the submitted point falls in (null: none)")
+    location_outside: bool = Field(
+        description="the submitted point is not in this micro-grid (a warning: GPS near a boundary is often off)"
+    )
     answers: list[dict]
     return_reason: str
     reviewed_at: dt.datetime | None
@@ -185,6 +190,8 @@ def assignment_dict(a: Assignment) -> dict:
         "note": a.note,
         "lon": a.lon,
         "lat": a.lat,
+        "located_area": {"id": a.located_area_id, "name": a.located_area.name} if a.located_area_id else None,
+        "location_outside": a.location_outside,
         "answers": list(a.answers or []),
         "return_reason": a.return_reason,
         "reviewed_at": a.reviewed_at,
@@ -206,7 +213,7 @@ def my_assignments(request, state: StateName = OpenState, limit: int = Limit, cu
     qs = (
         queries.my_assignments(request.auth)
         .filter(state=state, task__state=TaskState.OPEN)
-        .select_related("task", "task__area", "area")
+        .select_related("task", "task__area", "area", "located_area")
     )
     rows, after = keyset_page(qs, ["due_at", "pk"], cursor, limit, lambda a: (a.due_at.isoformat(), a.pk))
     return {"items": [assignment_dict(a) for a in rows], "next_cursor": after}
@@ -306,7 +313,7 @@ def task_assignments(
     user = request.auth
     _staff(user)
     task = queries.task_or_404(user, task_id)
-    qs = queries.task_assignments(user, task).select_related("area")
+    qs = queries.task_assignments(user, task).select_related("area", "located_area")
     if state:
         qs = qs.filter(state=state)
     rows, after = keyset_page(qs, ["pk"], cursor, limit, lambda a: (a.pk,))
@@ -362,3 +369,25 @@ def list_schedules(request, limit: int = Limit, cursor: str | None = Cursor):
     qs = queries.schedules_visible_to(user).select_related("area")
     rows, after = keyset_page(qs, ["pk"], cursor, limit, lambda s: (s.pk,))
     return {"items": [schedule_dict(s) for s in rows], "next_cursor": after}
+
+
+ScheduleId = Path(..., ge=1, le=MAX_ID, description="schedule id")
+
+
+@router.post("/schedules/{schedule_id}/pause", response=ScheduleOut, summary="Pause a recurring task")
+@refusals
+def pause_schedule(request, schedule_id: int = ScheduleId):
+    """422 `schedule` when already paused; 409 when it changed meanwhile."""
+    user = request.auth
+    _staff(user)
+    return schedule_dict(services.pause_schedule(queries.schedule_or_404(user, schedule_id), by=user))
+
+
+@router.post("/schedules/{schedule_id}/resume", response=ScheduleOut, summary="Resume a recurring task")
+@refusals
+def resume_schedule(request, schedule_id: int = ScheduleId):
+    """A next run missed while paused moves to the next future occurrence (no burst of tasks). 422 `schedule`
+    when already running."""
+    user = request.auth
+    _staff(user)
+    return schedule_dict(services.resume_schedule(queries.schedule_or_404(user, schedule_id), by=user))

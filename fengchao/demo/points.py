@@ -42,6 +42,7 @@ from fengchao.points.services import rule_snapshot
 
 from . import names
 from .cases import _insert, _next_pk
+from .fieldwork import FieldworkResult, seed_fieldwork
 from .layout import DEFAULT_SEED
 
 VERSION = 1
@@ -148,6 +149,7 @@ class _PointsWriter:
         self.suffix = "+00" if connection.vendor == "postgresql" else ""
         self.shops_of: dict[int, list[Merchant]] = {}
         self.items_of: dict[int, list[Item]] = defaultdict(list)
+        self.fieldwork = FieldworkResult()
 
     # rules and shops (a few rows: through the ORM) ------------------------------------------------------------
 
@@ -230,6 +232,7 @@ class _PointsWriter:
                 if user:
                     self.claim(user, action, "cases.case", str(pk), label, area_id, path, closed_at)
         self.activities()
+        self.fieldwork = seed_fieldwork(self.street, now=self.now, rnd=self.rnd, earn=self.claim)
 
     def activities(self) -> None:
         """Each month each community holds its sessions; those serving there sign up and most attend, by QR code.
@@ -472,6 +475,7 @@ class _PointsWriter:
             "activity": len(self.activity_rows),
             "activity_attendance": len(self.attendance_rows),
             **{f"mall_order.{state}": n for state, n in sorted(states.items())},
+            **self.fieldwork.counts,
         }
 
     def pk_ranges(self) -> dict:

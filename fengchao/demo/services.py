@@ -34,6 +34,7 @@ from . import names
 from .accounts import DEMO_PASSWORD
 from .cases import VERSION as CASES_VERSION
 from .cases import CasesResult, remove_cases, seed_cases
+from .fieldwork import remove_fieldwork
 from .layout import DEFAULT_SEED, DemoLayout, build_layout
 from .points import VERSION as POINTS_VERSION
 from .points import remove_points, seed_points
@@ -302,6 +303,7 @@ def remove_demo() -> None:
         )
     try:
         with transaction.atomic():
+            remove_fieldwork()
             remove_points(district, event.data.get("points", {}))
             remove_cases(district, event.data.get("cases", {}))
             remove_population(event.data.get("population", {}))

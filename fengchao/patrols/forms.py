@@ -4,7 +4,7 @@ their ValidationError dicts come back onto these fields by name (`apply_errors`)
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from fengchao.registry.forms import Form, apply_errors  # noqa: F401 (re-exported)
+from fengchao.registry.forms import Form, apply_errors, attempt_on  # noqa: F401 (re-exported)
 
 from .choices import LOG_TEXT_MAX, NOTE_MAX
 

@@ -11,7 +11,7 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from fengchao.accounts.access import guarded_by
 
 from . import coverage, queries, services
-from .forms import CheckInForm, EditLogForm, LogForm, apply_errors
+from .forms import CheckInForm, EditLogForm, LogForm, attempt_on
 
 MY_WEEK_LIMIT = 100
 LOG_LIMIT = 60
@@ -29,16 +29,6 @@ LOG_LIMIT = 60
 
 patrol_view = guarded_by(queries.is_patroller)
 staff_view = guarded_by(queries.is_staff)
-
-
-def _attempt(form, call):
-    try:
-        return True, call()
-    except ValidationError as error:
-        apply_errors(form, error)
-    except PermissionDenied as error:
-        form.add_error(None, str(error))
-    return False, None
 
 
 def _this_week(user):
@@ -55,7 +45,7 @@ def home(request):
         ok = form.is_valid()
         if ok:
             data = form.cleaned_data
-            ok, result = _attempt(
+            ok, result = attempt_on(
                 form,
                 lambda: services.check_in(
                     user,
@@ -101,7 +91,7 @@ def log(request):
         form = LogForm(request.POST, areas=areas)
         if form.is_valid():
             data = form.cleaned_data
-            ok, _entry = _attempt(
+            ok, _entry = attempt_on(
                 form,
                 lambda: services.write_log(user, text=data["text"], day=data.get("day"), area=data.get("area")),
             )
@@ -124,7 +114,7 @@ def edit_entry(request, pk):
     if request.method == "POST":
         form = EditLogForm(request.POST)
         if form.is_valid():
-            ok, _entry = _attempt(form, lambda: services.edit_log(user, entry, text=form.cleaned_data["text"]))
+            ok, _entry = attempt_on(form, lambda: services.edit_log(user, entry, text=form.cleaned_data["text"]))
             if ok:
                 messages.success(request, _("Entry saved."))
                 return redirect("patrols:log")

@@ -8,7 +8,7 @@ dicts come back onto these fields by name (`apply_errors`).
 import datetime
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from fengchao.areas.levels import AreaKind
@@ -50,6 +50,17 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
     else:
         for message in error.messages:
             form.add_error(None, message)
+
+
+def attempt_on(form: forms.Form, call):
+    """Run a service call for a form: (True, result), or (False, None) with its refusal put on the form."""
+    try:
+        return True, call()
+    except ValidationError as error:
+        apply_errors(form, error)
+    except PermissionDenied as error:
+        form.add_error(None, str(error))
+    return False, None
 
 
 def area_label(area) -> str:

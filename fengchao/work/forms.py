@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fengchao.registry.forms import Form, RecordField, apply_errors, area_label  # noqa: F401 (re-exported)
 
-from .choices import AssigneeRole
+from .choices import AssigneeRole, Repeat
 
 LOCAL_DATETIME = "%Y-%m-%dT%H:%M"
 
@@ -52,3 +52,20 @@ class TaskForm(Form):
 
 class ReturnForm(Form):
     reason = forms.CharField(label=_("Why it goes back"), max_length=200)
+
+
+class ScheduleForm(TaskForm):
+    """A recurring task: the task's fields (without a due date) and how often it is published."""
+
+    due_at = None
+    repeat = forms.ChoiceField(label=_("Repeat"), choices=Repeat.choices, initial=Repeat.WEEKLY)
+    every_days = forms.IntegerField(
+        label=_("Every N days"), min_value=1, max_value=366, required=False, help_text=_("For “Every N days”.")
+    )
+    due_days = forms.IntegerField(label=_("Days to do it"), min_value=1, max_value=366, initial=7)
+    first_run_at = forms.DateTimeField(
+        label=_("First run"),
+        input_formats=[LOCAL_DATETIME, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_DATETIME),
+        help_text=_("Weekly runs keep this weekday and time."),
+    )

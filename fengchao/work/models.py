@@ -86,6 +86,12 @@ class Assignment(models.Model):
     note = models.TextField(_("note"), blank=True)
     lon = models.FloatField(null=True, blank=True)  # WGS84
     lat = models.FloatField(null=True, blank=True)
+    # The micro-grid the submitted point falls in (None: in none, or no point), and whether that is not this one.
+    # A warning for the reviewer, never a refusal: phone GPS is often off by tens of metres near a boundary.
+    located_area = models.ForeignKey(
+        "areas.Area", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("located in")
+    )
+    location_outside = models.BooleanField(_("submitted outside the micro-grid"), default=False)
     answers = models.JSONField(_("checklist"), default=list, blank=True)  # [{"item": text, "done": bool}]
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -93,6 +99,7 @@ class Assignment(models.Model):
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
     return_reason = models.CharField(_("returned because"), max_length=200, blank=True)
     found_cases = models.JSONField(default=list, blank=True)  # pks of cases reported from this assignment
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)  # the day-before reminder, sent once
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:

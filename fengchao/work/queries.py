@@ -6,7 +6,7 @@
 Anything else answers 404, exactly like something that does not exist.
 """
 
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.http import Http404
 
 from fengchao.accounts.access import holds_role_over
@@ -76,7 +76,9 @@ def assignments_visible_to(user):
 
 
 def assignment_or_404(user, pk) -> Assignment:
-    found = assignments_visible_to(user).select_related("task", "area", "assignee").filter(pk=pk).first()
+    found = (
+        assignments_visible_to(user).select_related("task", "area", "assignee", "located_area").filter(pk=pk).first()
+    )
     if found is None:
         raise Http404("No such assignment.")
     return found
@@ -116,3 +118,19 @@ def schedules_visible_to(user):
     if user.is_superuser:
         return TaskSchedule.objects.all()
     return TaskSchedule.objects.filter(scope_q(user, "area__", STAFF_ROLES))
+
+
+def schedule_or_404(user, pk) -> TaskSchedule:
+    found = schedules_visible_to(user).select_related("area").filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such schedule.")
+    return found
+
+
+def schedules_with_counts(user):
+    """The schedules the user sees, each with `published` (tasks so far) and `latest_task_id`."""
+    return (
+        schedules_visible_to(user)
+        .select_related("area")
+        .annotate(published=Count("tasks"), latest_task_id=Max("tasks"))
+    )

@@ -1,6 +1,7 @@
-"""Every change to platform tasks: publishing (and its fan-out), schedules and their runs, submitting a
-micro-grid's work with its evidence, accepting it (task points, once) or returning it with a reason, closing a
-task, and reporting a case found while doing one.
+"""Every change to platform tasks: publishing (and its fan-out), moving a task's due time, schedules (pause,
+resume) and their runs, submitting a micro-grid's work with its evidence (and where the point fell), accepting it
+(task points, once) or returning it with a reason, closing a task, reporting a case found while doing one, and
+the day-before reminders.
 
 Each function runs in one transaction and writes its audit event there; state changes are compare-and-set.
 """
@@ -8,16 +9,22 @@ Each function runs in one transaction and writes its audit event there; state ch
 import datetime as dt
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fengchao.areas import coords
+from fengchao.accounts.models import RoleAssignment
+from fengchao.accounts.roles import Role
+from fengchao.areas import coords, locator
+from fengchao.areas.models import Area, AreaKind, subtree_q
 from fengchao.audit.services import record
 from fengchao.cases import photos as photo_checks
 from fengchao.core.errors import StaleRecord
+from fengchao.notices.services import notify
 from fengchao.points import services as points
 from fengchao.points.choices import Action
 
@@ -109,6 +116,64 @@ def close_task(task: Task, *, by) -> Task:
     return task
 
 
+def _named_microgrid(user, area):
+    """The micro-grid under `area` where `user` serves (as fan-out would pick it for a named task), or None."""
+    return (
+        RoleAssignment.objects.active()
+        .filter(user=user, role__in=[Role.MICROGRID_MEMBER, Role.MICROGRID_LEADER], area__kind=AreaKind.MICROGRID)
+        .filter(subtree_q(area.path, "area__"))
+        .order_by("area__path")
+        .values_list("area_id", flat=True)
+        .first()
+    )
+
+
+def reschedule_task(task: Task, *, by, due_at, assignee=None, now=None) -> Task:
+    """Move an open task's due time (and its assignments still to do, whose day-before reminder is sent again);
+    with `assignee`, hand a named task's one open share to that person, in the micro-grid where they serve."""
+    now = now or timezone.now()
+    if not can_publish(by, task.area):
+        raise PermissionDenied(_("Changing this task is not yours to do."))
+    if due_at is not None and timezone.is_naive(due_at):
+        due_at = timezone.make_aware(due_at)
+    if task.state != TaskState.OPEN:
+        raise ValidationError({"task": _("Only an open task can be changed.")})
+    if due_at is None or due_at <= now:
+        raise ValidationError({"due_at": _("A task is due in the future.")})
+    to_do = list(Assignment.objects.filter(task=task, state=AssignmentState.OPEN).order_by("pk"))
+    if not to_do:
+        raise ValidationError({"task": _("Every share of this task has been handed in.")})
+    target = None
+    if assignee is not None:
+        if task.assignee_role != AssigneeRole.NAMED or Assignment.objects.filter(task=task).count() != 1:
+            raise ValidationError({"assignee": _("Only a task named to one person can be handed to another.")})
+        target = _named_microgrid(assignee, task.area)
+        if target is None:
+            raise ValidationError(
+                {"assignee": _("%(name)s serves in no micro-grid of %(area)s.")
+                 % {"name": assignee.display_name or assignee.username, "area": task.area.name}}
+            )  # fmt: skip
+    with transaction.atomic():
+        rows = Task.objects.filter(pk=task.pk, state=TaskState.OPEN, version=task.version)
+        if rows.update(due_at=due_at, version=F("version") + 1) != 1:
+            raise StaleRecord()
+        moved = Assignment.objects.filter(pk__in=[a.pk for a in to_do], state=AssignmentState.OPEN)
+        changes = {"due_at": due_at, "reminded_at": None}
+        if target is not None:
+            changes.update(assignee=assignee, area_id=target)
+        if moved.update(version=F("version") + 1, **changes) != len(to_do):
+            raise StaleRecord()
+        if target is not None:
+            task.named_users.set([assignee])
+        old_due = task.due_at
+        task.due_at, task.version = due_at, task.version + 1
+        record(
+            "work.rescheduled", task, actor=by, area=task.area, due_at=due_at.isoformat(),
+            was_due_at=old_due.isoformat(), assignments=len(to_do), assignee=getattr(assignee, "pk", None),
+        )  # fmt: skip
+    return task
+
+
 # --- schedules -------------------------------------------------------------------------------------------------------
 
 
@@ -157,6 +222,39 @@ def next_run_after(schedule: TaskSchedule, now) -> dt.datetime:
     return at
 
 
+def _flip_schedule(schedule: TaskSchedule, *, by, active: bool, now=None) -> TaskSchedule:
+    if not can_publish(by, schedule.area):
+        raise PermissionDenied(_("Changing this schedule is not yours to do."))
+    if schedule.active == active:
+        message = _("The schedule is already running.") if active else _("The schedule is already paused.")
+        raise ValidationError({"schedule": message})
+    changes = {"active": active}
+    if active:
+        # Runs missed while paused are skipped: the next one is the next occurrence in the future, not a burst.
+        changes["next_run_at"] = next_run_after(schedule, now or timezone.now())
+    with transaction.atomic():
+        rows = TaskSchedule.objects.filter(pk=schedule.pk, active=not active, version=schedule.version)
+        if rows.update(version=F("version") + 1, **changes) != 1:
+            raise StaleRecord()
+        for name, value in changes.items():
+            setattr(schedule, name, value)
+        schedule.version += 1
+        action = "work.schedule_resumed" if active else "work.schedule_paused"
+        data = {"next_run_at": schedule.next_run_at.isoformat()} if active else {}
+        record(action, schedule, actor=by, area=schedule.area, **data)
+    return schedule
+
+
+def pause_schedule(schedule: TaskSchedule, *, by) -> TaskSchedule:
+    """Stop publishing until resumed."""
+    return _flip_schedule(schedule, by=by, active=False)
+
+
+def resume_schedule(schedule: TaskSchedule, *, by, now=None) -> TaskSchedule:
+    """Publish again; a next run that passed while paused moves to the next future occurrence."""
+    return _flip_schedule(schedule, by=by, active=True, now=now)
+
+
 def run_due_schedules(now=None) -> list[Task]:
     """Publish each due schedule's task once: moving next_run_at is the compare-and-set, so a second run (or a
     second worker) finds nothing due."""
@@ -198,6 +296,13 @@ def _location(lon, lat, crs):
         return coords.to_wgs84(lon, lat, crs or coords.WGS84)
     except ValidationError as error:
         raise ValidationError({"location": error.messages}) from None
+
+
+def located_microgrid(lon, lat) -> Area | None:
+    """The active micro-grid a WGS84 point falls in, or None (in a gap between micro-grids, or outside them all)."""
+    result = locator.locate(lon, lat, coords.WGS84)
+    target = result.microgrid_id if not result.in_gap else None
+    return Area.objects.filter(pk=target, is_active=True).first() if target else None
 
 
 def _answers(task: Task, answers) -> list[dict]:
@@ -247,10 +352,14 @@ def submit(assignment: Assignment, *, by, note="", photos=(), signatures=(), lon
     if errors:
         raise ValidationError(errors)
     note = str(note or "").strip()[:2000]
+    # Where the point falls is recorded for the reviewer, not refused (GPS near a boundary is often off).
+    located = located_microgrid(lon, lat) if lon is not None else None
+    outside = lon is not None and getattr(located, "pk", None) != assignment.area_id
     with transaction.atomic():
         rows = Assignment.objects.filter(pk=assignment.pk, state=AssignmentState.OPEN, version=assignment.version)
         changes = {"state": AssignmentState.SUBMITTED, "submitted_at": now, "submitted_by": by, "note": note,
-                   "lon": lon, "lat": lat, "answers": answered}  # fmt: skip
+                   "lon": lon, "lat": lat, "answers": answered, "located_area": located,
+                   "location_outside": outside}  # fmt: skip
         if rows.update(version=F("version") + 1, **changes) != 1:
             raise StaleRecord()
         for name, value in changes.items():
@@ -267,6 +376,7 @@ def submit(assignment: Assignment, *, by, note="", photos=(), signatures=(), lon
         record(
             "work.submitted", assignment, actor=by, area=assignment.area, task=task.pk,
             photos=len(checked_photos), signatures=len(checked_signatures), located=lon is not None,
+            located_area=getattr(located, "pk", None), outside=outside,
         )  # fmt: skip
     return assignment
 
@@ -328,3 +438,52 @@ def report_case_from(assignment: Assignment, *, by, **case_fields):
             assignment.found_cases = found
             record("work.case_reported", assignment, actor=by, area=assignment.area, case=case.pk)
     return case
+
+
+# --- reminders -------------------------------------------------------------------------------------------------------
+
+
+def remind_hours() -> int:
+    return settings.WORK_REMIND_HOURS
+
+
+def reminder_recipients(assignment: Assignment):
+    """The named assignee, or the active holders of the task's role in the micro-grid (or held above it, as a grid
+    leader holds the grid), as a query of user pks."""
+    if assignment.assignee_id is not None:
+        return [assignment.assignee_id]
+    area = assignment.area
+    return (
+        RoleAssignment.objects.active()
+        .filter(role=assignment.task.assignee_role, area_id__in=[*area.ancestor_pks(), area.pk], user__is_active=True)
+        .values("user_id")
+    )
+
+
+def remind_due_assignments(now=None) -> int:
+    """任务明天到期: one notification per assignment still to do (open or returned) that falls due within
+    WORK_REMIND_HOURS (default 24), sent once: setting `reminded_at` is the compare-and-set."""
+    now = now or timezone.now()
+    due = Assignment.objects.filter(
+        state=AssignmentState.OPEN,
+        reminded_at__isnull=True,
+        task__state=TaskState.OPEN,
+        due_at__gt=now,
+        due_at__lte=now + dt.timedelta(hours=remind_hours()),
+    ).select_related("task", "area")
+    sent = 0
+    for assignment in due.order_by("due_at", "pk")[:2000]:
+        with transaction.atomic():
+            if Assignment.objects.filter(pk=assignment.pk, reminded_at__isnull=True).update(reminded_at=now) != 1:
+                continue
+            when = timezone.localtime(assignment.due_at)
+            notify(
+                reminder_recipients(assignment),
+                kind="work.reminder",
+                title=_("Task due tomorrow: %(title)s, by %(time)s")
+                % {"title": assignment.task.title, "time": f"{when:%m-%d %H:%M}"},
+                body=assignment.area.name,
+                url=reverse("work:assignment", args=[assignment.pk]),
+            )
+            sent += 1
+    return sent

@@ -16,4 +16,8 @@ urlpatterns = [
     path("tasks/<int:pk>/", views.task, name="task"),
     path("tasks/<int:pk>/close", views.close, name="close"),
     path("tasks/<int:pk>/assignments.xlsx", views.export, name="export"),
+    path("schedules/", views.schedules, name="schedules"),
+    path("schedules/new/", views.new_schedule, name="new_schedule"),
+    path("schedules/<int:pk>/pause", views.pause_schedule, name="pause_schedule"),
+    path("schedules/<int:pk>/resume", views.resume_schedule, name="resume_schedule"),
 ]

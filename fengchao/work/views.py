@@ -26,7 +26,7 @@ from fengchao.registry.views.common import keyset, next_url, query_without
 
 from . import queries, services
 from .choices import AssignmentState, TaskState
-from .forms import ReturnForm, TaskForm, apply_errors
+from .forms import ReturnForm, ScheduleForm, TaskForm, apply_errors
 from .models import Evidence
 
 PAGE_SIZE = 20
@@ -230,7 +230,9 @@ STATE_FILTERS = dict(AssignmentState.choices)
 @staff_view
 def task(request, pk):
     found = queries.task_or_404(request.user, pk)
-    qs = queries.task_assignments(request.user, found).select_related("area", "assignee", "submitted_by")
+    qs = queries.task_assignments(request.user, found).select_related(
+        "area", "assignee", "submitted_by", "located_area"
+    )
     state = request.GET.get("state", "")
     if state in STATE_FILTERS:
         qs = qs.filter(state=state)
@@ -301,3 +303,55 @@ def export(request, pk):
     response = HttpResponse(buffer.getvalue(), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="task-{found.pk}.xlsx"'
     return response
+
+
+# --- schedules -------------------------------------------------------------------------------------------------------
+
+
+@staff_view
+def schedules(request):
+    qs = queries.schedules_with_counts(request.user)
+    rows, pager = _page(request, qs, ["-created_at", "-pk"], lambda s: (s.created_at.isoformat(), s.pk))
+    for schedule in rows:
+        schedule.may_change = queries.can_publish(request.user, schedule.area)
+    return render(request, "work/schedules.html", {"schedules": rows, **pager})
+
+
+@staff_view
+def new_schedule(request):
+    areas = publish_areas(request.user)
+    form = ScheduleForm(request.POST or None, areas=areas)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_schedule(request.user, **form.service_data())
+        except (ValidationError, PermissionDenied) as error:
+            if isinstance(error, ValidationError):
+                apply_errors(form, error)
+            else:
+                form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Recurring task created."))
+            return redirect("work:schedules")
+    return render(request, "work/new_schedule.html", {"form": form})
+
+
+def _flip(request, pk, change, done):
+    found = queries.schedule_or_404(request.user, pk)
+    try:
+        change(found, by=request.user)
+        messages.success(request, done)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, refusal_text(error))
+    return redirect("work:schedules")
+
+
+@staff_view
+@require_POST
+def pause_schedule(request, pk):
+    return _flip(request, pk, services.pause_schedule, _("Schedule paused."))
+
+
+@staff_view
+@require_POST
+def resume_schedule(request, pk):
+    return _flip(request, pk, services.resume_schedule, _("Schedule resumed."))
