@@ -102,3 +102,22 @@ def screenshot(page, name):
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Data migrations seed reference rows (case categories, care tags, visit plans, checklists). A transactional test
+# (every browser test) flushes the tables after it, so a later one seeds again what it needs.
+REFERENCE_SEEDS = (
+    "fengchao.cases.migrations.0002_seed_categories",
+    "fengchao.registry.migrations.0002_seed_care_tags",
+    "fengchao.visits.migrations.0002_seed_plans",
+    "fengchao.inspections.migrations.0002_seed_fire_safety",
+)
+
+
+def reseed_reference_data() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    for name in REFERENCE_SEEDS:
+        importlib.import_module(name).seed(apps, None)

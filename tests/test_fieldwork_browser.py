@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from fengchao.inspections.models import Inspection
 from fengchao.registry import services as registry
 from fengchao.registry.models import CareTag, ResidentCareTag
-from tests.browser import browser, log_in, open_page, screenshot  # noqa: F401  (browser is a fixture)
+from tests.browser import browser, log_in, open_page, reseed_reference_data, screenshot  # noqa: F401  (a fixture)
 from tests.case_factories import photo
 from tests.factories import PASSWORD, first_micro
 from tests.registry_factories import build_registry
@@ -30,6 +30,7 @@ def fits_the_screen(page):
 
 
 def test_member_visits_the_overdue_resident_and_inspects_a_building(browser, live_server, tree, tmp_path):  # noqa: F811
+    reseed_reference_data()
     reg = build_registry(tree)
     household = registry.create_household(None, area=first_micro(tree, tree.grid_a1), address="和美路8号2单元301")
     elderly = registry.create_resident(
