@@ -688,6 +688,7 @@ class _Walker:
     def __init__(self, demo: _Demo, clock: WorkClock, now: int, seed: int):
         self.demo, self.clock, self.now = demo, clock, now
         self.rnd = random.Random(seed)
+        self.supervised_by_hand = False  # the first open case it leaves is supervised by hand, the rest by chance
 
     def finish(self, start: int, limit: tuple, stage: int) -> tuple[int, int]:
         """(end, deadline) of a stage that starts at `start`."""
@@ -960,7 +961,8 @@ class _Case:
         self.stage_deadline = walker.clock.add(self.stage_start, *self.leaf.limits[STAGES[self.stage]])
         self.overdue = walker.now > self.stage_deadline
         rnd = walker.rnd
-        if rnd.random() < MANUAL_SUPERVISION:
+        if not walker.supervised_by_hand or rnd.random() < MANUAL_SUPERVISION:
+            walker.supervised_by_hand = True
             street = walker.demo.street_staff[self.place.lineage[1]][0]
             admin = walker.demo.district_admins[0]
             by, area = (admin, self.place.lineage[0]) if rnd.random() < 0.5 else (street, self.place.lineage[1])
